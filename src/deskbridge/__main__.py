@@ -1,0 +1,5 @@
+"""``python -m deskbridge``."""
+
+from deskbridge.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Shared pieces of the REST API: dependencies, responses and error handling."""

@@ -1,0 +1,65 @@
+"""The desk server: FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+from starlette.responses import Response
+
+from deskbridge import API_VERSION, __version__
+from deskbridge.api import errors
+from deskbridge.api.responses import ORJSONResponse
+from deskbridge.auth.router import api_router as auth_api_router
+from deskbridge.auth.router import token_router
+from deskbridge.auth.tokens import TokenSigner
+from deskbridge.config import Settings
+from deskbridge.db import Database
+from deskbridge.desk.registry import RESOURCES
+from deskbridge.desk.router import build_router
+from deskbridge.security.secretbox import SecretBox
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """Build the desk application for ``settings`` (the schema must already be current)."""
+    app = FastAPI(
+        title="deskbridge",
+        version=__version__,
+        description="The desk's REST API. Get a token at `POST /auth/token` (client credentials).",
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.db = database or Database(settings.url)
+    box = SecretBox(settings.key)
+    app.state.secret_box = box
+    app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
+    errors.install(app)
+
+    api = APIRouter(prefix="/api")
+
+    @api.get("/version", tags=["meta"], summary="Version of the desk and its API")
+    def version() -> Response:
+        return ORJSONResponse({"version": __version__, "api": API_VERSION})
+
+    for resource in RESOURCES:
+        api.include_router(build_router(resource))
+    api.include_router(auth_api_router)
+    app.include_router(api)
+    app.include_router(token_router)
+
+    def openapi() -> dict[str, object]:
+        # The upsert bodies refer to each resource's create model; add those to the components.
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, defs = models_json_schema(
+                [(r.create_schema, "validation") for r in RESOURCES],
+                ref_template="#/components/schemas/{model}",
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,1 @@
+"""Agents' credentials: API applications, the token endpoint, and the integrator module."""

@@ -1,0 +1,1 @@
+"""The desk: its records, their services and REST routers."""

@@ -1,0 +1,171 @@
+"""Rules for asset groups, asset types, field definitions and assets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deskbridge.desk.assets import schemas
+from deskbridge.desk.assets.models import Asset, AssetField, AssetGroup, AssetType, CustomField, FieldKind
+from deskbridge.desk.assets.values import coerce
+from deskbridge.desk.organisations.models import Site
+from deskbridge.desk.people.models import EndUser
+from deskbridge.desk.people.service import site_owners
+from deskbridge.desk.resource import Dependent, Resource, WriteItem, _Errors
+from deskbridge.desk.tickets.models import Ticket
+
+__all__ = [
+    "AssetFieldResource",
+    "AssetGroupResource",
+    "AssetResource",
+    "AssetTypeResource",
+    "CustomFieldResource",
+]
+
+
+class AssetGroupResource(Resource[AssetGroup]):
+    """Asset groups."""
+
+    name = "asset-groups"
+    label = "asset group"
+    model = AssetGroup
+    create_schema = schemas.AssetGroupCreate
+    update_schema = schemas.AssetGroupUpdate
+    read_schema = schemas.AssetGroupRead
+    filter_schema = schemas.NamedQuery
+    unique = (("name",),)
+    dependents = (Dependent(AssetType.asset_group_id, "asset types"),)
+
+
+class AssetTypeResource(Resource[AssetType]):
+    """Asset types, unique by name ignoring case."""
+
+    name = "asset-types"
+    label = "asset type"
+    model = AssetType
+    create_schema = schemas.AssetTypeCreate
+    update_schema = schemas.AssetTypeUpdate
+    read_schema = schemas.AssetTypeRead
+    filter_schema = schemas.AssetTypeQuery
+    filter_columns = ("asset_group_id",)
+    references = {"asset_group_id": (AssetGroup, "asset group")}
+    unique = (("name",),)
+    dependents = (Dependent(Asset.asset_type_id, "assets"),)
+
+
+class _FieldResource(Resource[Any]):
+    create_schema = schemas.FieldCreate
+    update_schema = schemas.FieldUpdate
+    read_schema = schemas.FieldRead
+    filter_schema = schemas.NamedQuery
+    unique = (("name",),)
+
+    def prepare(self, session: Session, items: list[WriteItem[Any]], errors: _Errors) -> None:
+        """New options must still suit the field's kind."""
+        for item in items:
+            if item.obj is not None and "options" in item.data:
+                try:
+                    schemas._check_options(FieldKind(item.obj.kind), item.data["options"] or [])
+                except ValueError as exc:
+                    errors.add(item.loc("options"), str(exc))
+
+
+class AssetFieldResource(_FieldResource):
+    """Asset field definitions."""
+
+    name = "asset-fields"
+    label = "asset field"
+    model = AssetField
+
+
+class CustomFieldResource(_FieldResource):
+    """Custom field definitions."""
+
+    name = "custom-fields"
+    label = "custom field"
+    model = CustomField
+
+
+class _Definitions:
+    """The field definitions of one kind, by name (ignoring case) and by id."""
+
+    def __init__(self, session: Session, model: type[AssetField] | type[CustomField]) -> None:
+        rows = session.scalars(select(model)).all()
+        self.by_name = {r.name.lower(): r for r in rows}
+        self.by_id = {str(r.id): r for r in rows}
+
+
+class AssetResource(Resource[Asset]):
+    """Assets; the customer follows from the site, field values are checked against their definitions."""
+
+    name = "assets"
+    label = "asset"
+    model = Asset
+    create_schema = schemas.AssetCreate
+    update_schema = schemas.AssetUpdate
+    read_schema = schemas.AssetRead
+    filter_schema = schemas.AssetQuery
+    search_columns = ("name", "serial_number", "inventory_number")
+    filter_columns = ("customer_id", "site_id", "asset_type_id", "user_id", "active")
+    references: ClassVar[dict[str, tuple[type[Any], str]]] = {
+        "asset_type_id": (AssetType, "asset type"),
+        "site_id": (Site, "site"),
+        "user_id": (EndUser, "user"),
+    }
+    dependents = (Dependent(Ticket.asset_id, "tickets"),)
+
+    def prepare(self, session: Session, items: list[WriteItem[Asset]], errors: _Errors) -> None:
+        """Derive the customer and turn field values by name into stored values by definition id."""
+        owners = site_owners(session, {item.data["site_id"] for item in items if item.data.get("site_id")})
+        needs = {k for item in items for k in ("fields", "custom_fields") if item.data.get(k)}
+        defs = {
+            "fields": _Definitions(session, AssetField) if "fields" in needs else None,
+            "custom_fields": _Definitions(session, CustomField) if "custom_fields" in needs else None,
+        }
+        for item in items:
+            if item.data.get("site_id") is not None:
+                item.data["customer_id"] = owners[item.data["site_id"]]
+            for key in ("fields", "custom_fields"):
+                if key not in item.data:
+                    continue
+                given = item.data[key]
+                if given is None:
+                    errors.add(item.loc(key), "must be an object (send {} to change nothing)")
+                    continue
+                stored = dict(item.obj.__dict__.get(key) or {}) if item.obj is not None else {}
+                d = defs[key]
+                for field_name, value in given.items():
+                    definition = d.by_name.get(field_name.lower()) if d else None
+                    if definition is None:
+                        kind = "asset field" if key == "fields" else "custom field"
+                        errors.add(item.loc(key, field_name), f"no {kind} is named {field_name!r}")
+                        continue
+                    if value is None:
+                        stored.pop(str(definition.id), None)
+                        continue
+                    try:
+                        stored[str(definition.id)] = coerce(FieldKind(definition.kind), definition.options, value)
+                    except ValueError as exc:
+                        errors.add(item.loc(key, field_name), str(exc))
+                item.data[key] = stored
+
+    def read_extras(self, session: Session, objs: Sequence[Asset]) -> dict[int, dict[str, Any]]:
+        """Show field values by field name."""
+        if not any(o.fields or o.custom_fields for o in objs):
+            return {}
+        names = {
+            "fields": {str(i): n for i, n in session.execute(select(AssetField.id, AssetField.name))},
+            "custom_fields": {str(i): n for i, n in session.execute(select(CustomField.id, CustomField.name))},
+        }
+        out: dict[int, dict[str, Any]] = {}
+        for obj in objs:
+            out[obj.id] = {
+                key: {names[key][k]: v for k, v in (getattr(obj, key) or {}).items() if k in names[key]}
+                for key in ("fields", "custom_fields")
+            }
+        return out
+
+

@@ -1,0 +1,1 @@
+"""Desk domain: links."""

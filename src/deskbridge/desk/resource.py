@@ -1,0 +1,344 @@
+"""The generic desk resource: listing, reading, upserting one or many records, and deleting.
+
+Each desk domain describes its records with a :class:`Resource` subclass; the REST router factory in
+:mod:`deskbridge.desk.router` and the Desk port build on it. A write of many records is one transaction: every
+element is validated, every reference and unique rule checked in set-based queries, and only then is anything
+written, so the 500th element being wrong writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+import pydantic
+from sqlalchemy import ColumnElement, Select, delete, func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from deskbridge.db import Base
+from deskbridge.desk.links import service as link_service
+from deskbridge.desk.types import ListQuery, WriteModel
+from deskbridge.exceptions import ConflictError, FieldError, NotFoundError, ValidationError
+
+__all__ = ["Dependent", "Resource", "WriteItem"]
+
+M = TypeVar("M", bound=Base)
+
+_MAX_REPORTED_ERRORS = 50
+
+
+@dataclass(slots=True)
+class WriteItem(Generic[M]):
+    """One element of a write: its position, its validated fields, and the record it changes (None: create)."""
+
+    index: int | None
+    data: dict[str, Any]
+    obj: M | None = None
+    created: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Values of the element that are not columns (set aside by :meth:`Resource.prepare`)."""
+
+    def loc(self, *parts: str | int) -> tuple[str | int, ...]:
+        """Where a field of this element is, for error messages."""
+        return parts if self.index is None else (self.index, *parts)
+
+    def value(self, name: str) -> Any:
+        """The field's value after this write: the new one if given, else the stored one."""
+        if name in self.data:
+            return self.data[name]
+        return getattr(self.obj, name, None) if self.obj is not None else None
+
+
+@dataclass(slots=True, frozen=True)
+class Dependent:
+    """A kind of record that points at this resource and so blocks its deletion."""
+
+    column: InstrumentedAttribute[Any]
+    label: str
+
+
+@dataclass(slots=True)
+class _Errors:
+    items: list[FieldError] = field(default_factory=list)
+
+    def add(self, loc: tuple[str | int, ...], msg: str) -> None:
+        self.items.append(FieldError(loc, msg))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationError(self.items[:_MAX_REPORTED_ERRORS])
+
+
+class Resource(Generic[M]):
+    """Describes one kind of desk record. Subclasses set the class attributes and override the hooks.
+
+    Hooks (all optional): :meth:`prepare` validates and derives fields across a whole batch before anything is
+    written; :meth:`after_flush` runs once new records have ids; :meth:`before_delete` may refuse a deletion.
+    """
+
+    name: ClassVar[str]
+    """The REST path segment and external-link entity, e.g. ``"customers"``."""
+    label: ClassVar[str]
+    """One record in words, for messages, e.g. ``"customer"``."""
+    model: type[M]
+    create_schema: ClassVar[type[WriteModel]]
+    update_schema: ClassVar[type[WriteModel]]
+    read_schema: ClassVar[type[pydantic.BaseModel]]
+    filter_schema: ClassVar[type[ListQuery]] = ListQuery
+    admin_only: ClassVar[bool] = False
+    search_columns: ClassVar[tuple[str, ...]] = ("name",)
+    filter_columns: ClassVar[tuple[str, ...]] = ()
+    """Fields of the filter schema compared for equality with the column of the same name."""
+    references: ClassVar[dict[str, tuple[type[Base], str]]] = {}
+    """Field name → (model, label) of the record an id field points to."""
+    unique: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Groups of fields that must be unique together (strings compared case-insensitively)."""
+    dependents: ClassVar[tuple[Dependent, ...]] = ()
+
+    # ----------------------------------------------------------------------------------------------- reading
+
+    def get(self, session: Session, *, id: int) -> M:
+        """Return the record ``id`` or raise :class:`NotFoundError`."""
+        obj = session.get(self.model, id)
+        if obj is None:
+            raise NotFoundError(f"{self.label} {id} does not exist")
+        return obj
+
+    def list(self, session: Session, *, query: ListQuery) -> tuple[Sequence[M], int]:
+        """Return one page of records matching ``query`` and the total number that match."""
+        stmt = self._filtered(select(self.model), query)
+        total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+        model_id: Any = self.model.id  # type: ignore[attr-defined]
+        rows = session.scalars(
+            stmt.order_by(model_id).offset((query.page - 1) * query.page_size).limit(query.page_size)
+        ).all()
+        return rows, total
+
+    def _filtered(self, stmt: Select[Any], query: ListQuery) -> Select[Any]:
+        for name in self.filter_columns:
+            value = getattr(query, name, None)
+            if value is not None:
+                stmt = stmt.where(getattr(self.model, name) == value)
+        search = getattr(query, "search", None)
+        if search:
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds = [func.lower(getattr(self.model, c)).like(pattern, escape="\\") for c in self.search_columns]
+            stmt = stmt.where(conds[0] if len(conds) == 1 else _or(conds))
+        if query.external_id is not None and query.integration is None:
+            raise ValidationError.single("external_id", msg="needs `integration` too")
+        if query.integration is not None:
+            stmt = stmt.where(
+                self.model.id.in_(  # type: ignore[attr-defined]
+                    link_service.record_ids_stmt(
+                        integration=query.integration, entity=self.name, external_id=query.external_id
+                    )
+                )
+            )
+        return stmt
+
+    def to_read(self, session: Session, objs: Sequence[M]) -> list[dict[str, Any]]:
+        """Serialise records for the API, with their external ids."""
+        links = link_service.external_ids(
+            session,
+            entity=self.name,
+            record_ids=[o.id for o in objs],  # type: ignore[attr-defined]
+        )
+        extra = self.read_extras(session, objs)
+        out = []
+        for obj in objs:
+            data = self.read_schema.model_validate(obj, from_attributes=True).model_dump(mode="json")
+            data.update(extra.get(obj.id, {}))  # type: ignore[attr-defined]
+            data["external_ids"] = links.get(obj.id, {})  # type: ignore[attr-defined]
+            out.append(data)
+        return out
+
+    def read_extras(self, session: Session, objs: Sequence[M]) -> dict[int, dict[str, Any]]:
+        """Override to add computed fields to the serialised records (keyed by record id)."""
+        return {}
+
+    # ----------------------------------------------------------------------------------------------- writing
+
+    def upsert_many(self, session: Session, *, items: Sequence[Any], single: bool = False) -> list[WriteItem[M]]:
+        """Create (no ``id``) or update (with ``id``) every element, all or nothing.
+
+        Args:
+            session: The transaction to write in.
+            items: Raw JSON elements, not yet validated.
+            single: True when the caller sent one object rather than an array (error locations then have no index).
+
+        Raises:
+            ValidationError: An element is invalid; every problem found is listed.
+            NotFoundError: An element's ``id`` names no record.
+            ConflictError: A unique rule would be broken.
+        """
+        errors = _Errors()
+        parsed: list[WriteItem[M]] = []
+        for i, raw in enumerate(items):
+            index = None if single else i
+            item: WriteItem[M] = WriteItem(index, {})
+            if not isinstance(raw, dict):
+                errors.add(item.loc(), "must be a JSON object")
+                continue
+            is_update = raw.get("id") is not None
+            schema = self.update_schema if is_update else self.create_schema
+            payload = dict(raw)
+            if is_update:
+                item_id = payload.pop("id")
+                if not isinstance(item_id, int) or isinstance(item_id, bool) or not 1 <= item_id <= 2**31 - 1:
+                    errors.add(item.loc("id"), "must be a positive integer id")
+                    continue
+                item.data["id"] = item_id
+            else:
+                payload.pop("id", None)
+            try:
+                model = schema.model_validate(payload)
+            except pydantic.ValidationError as exc:
+                for err in exc.errors(include_url=False):
+                    errors.add(item.loc(*err["loc"]), err["msg"])
+                continue
+            item.data.update(model.model_dump(exclude_unset=True))
+            parsed.append(item)
+        errors.raise_if_any()
+        return self.write(session, parsed)
+
+    def write(self, session: Session, items: list[WriteItem[M]]) -> list[WriteItem[M]]:
+        """Apply already-validated items (see :meth:`upsert_many`)."""
+        self._load_existing(session, items)
+        errors = _Errors()
+        self._check_references(session, items, errors)
+        errors.raise_if_any()
+        self.prepare(session, items, errors)
+        errors.raise_if_any()
+        self._check_unique(session, items)
+        for item in items:
+            if item.obj is None:
+                item.obj = self.model(**{k: v for k, v in item.data.items() if k != "id"})
+                item.created = True
+                session.add(item.obj)
+            else:
+                for key, value in item.data.items():
+                    if key != "id":
+                        setattr(item.obj, key, value)
+        self._flush(session)
+        self.after_flush(session, items)
+        self._flush(session)
+        return items
+
+    def _flush(self, session: Session) -> None:
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise ConflictError(f"the change conflicts with stored {self.label} data ({_constraint(exc)})") from None
+
+    def _load_existing(self, session: Session, items: list[WriteItem[M]]) -> None:
+        ids = {item.data["id"] for item in items if "id" in item.data}
+        if not ids:
+            return
+        found = {o.id: o for o in session.scalars(select(self.model).where(self.model.id.in_(ids)))}  # type: ignore[attr-defined]
+        for item in items:
+            if "id" in item.data:
+                obj = found.get(item.data["id"])
+                if obj is None:
+                    where = f"[{item.index}].id: " if item.index is not None else ""
+                    raise NotFoundError(f"{where}{self.label} {item.data['id']} does not exist")
+                item.obj = obj
+
+    def _check_references(self, session: Session, items: list[WriteItem[M]], errors: _Errors) -> None:
+        for field_name, (model, label) in self.references.items():
+            wanted = {item.data[field_name] for item in items if item.data.get(field_name) is not None}
+            if not wanted:
+                continue
+            found = set(session.scalars(select(model.id).where(model.id.in_(wanted))))  # type: ignore[attr-defined]
+            for item in items:
+                value = item.data.get(field_name)
+                if value is not None and value not in found:
+                    errors.add(item.loc(field_name), f"{label} {value} does not exist")
+
+    def _check_unique(self, session: Session, items: list[WriteItem[M]]) -> None:
+        for group in self.unique:
+            touched = [item for item in items if item.obj is None or any(f in item.data for f in group)]
+            if not touched:
+                continue
+            keys: dict[tuple[Any, ...], WriteItem[M]] = {}
+            for item in touched:
+                key = tuple(_fold(item.value(f)) for f in group)
+                if any(v is None for v in key):
+                    continue
+                if key in keys:
+                    raise ConflictError(
+                        f"{_where(item)}{self.label} {_describe(group, item)} appears twice in this request"
+                    )
+                keys[key] = item
+            if not keys:
+                continue
+            cols = [_folded_col(getattr(self.model, f)) for f in group]
+            target: ColumnElement[Any] = cols[0] if len(cols) == 1 else tuple_(*cols)
+            values: Iterable[Any] = [k[0] for k in keys] if len(cols) == 1 else list(keys)
+            stmt = select(self.model.id, *cols).where(target.in_(list(values)))  # type: ignore[attr-defined]
+            for row in session.execute(stmt):
+                key = tuple(row[1:])
+                item = keys.get(key)
+                if item is not None and (item.obj is None or item.obj.id != row[0]):  # type: ignore[attr-defined]
+                    raise ConflictError(
+                        f"{_where(item)}a {self.label} with {_describe(group, item)} already exists (id {row[0]})"
+                    )
+
+    def prepare(self, session: Session, items: list[WriteItem[M]], errors: _Errors) -> None:
+        """Override to validate across the batch and derive fields; add problems to ``errors``."""
+
+    def after_flush(self, session: Session, items: list[WriteItem[M]]) -> None:
+        """Override to act once new records have their ids (e.g. create a customer's default site)."""
+
+    # ----------------------------------------------------------------------------------------------- deleting
+
+    def delete(self, session: Session, *, id: int) -> None:
+        """Delete record ``id`` and its external links; refuse while other records still use it."""
+        obj = self.get(session, id=id)
+        self.before_delete(session, obj)
+        for dep in self.dependents:
+            count = session.scalar(select(func.count()).where(dep.column == id)) or 0
+            if count:
+                raise ConflictError(f"{self.label} {id} is still used by {count} {dep.label}; remove those first")
+        session.delete(obj)
+        session.execute(
+            delete(link_service.ExternalLink).where(
+                link_service.ExternalLink.entity == self.name, link_service.ExternalLink.record_id == id
+            )
+        )
+        self._flush(session)
+
+    def before_delete(self, session: Session, obj: M) -> None:
+        """Override to refuse (raise :class:`ConflictError`) or prepare a deletion."""
+
+
+def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    from sqlalchemy import or_
+
+    return or_(*conds)
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _folded_col(col: Any) -> Any:
+    try:
+        is_str = col.type.python_type is str
+    except NotImplementedError:
+        is_str = False
+    return func.lower(col) if is_str else col
+
+
+def _where(item: WriteItem[Any]) -> str:
+    return f"[{item.index}]: " if item.index is not None else ""
+
+
+def _describe(group: tuple[str, ...], item: WriteItem[Any]) -> str:
+    return " and ".join(f"{f} {item.value(f)!r}" for f in group)
+
+
+def _constraint(exc: IntegrityError) -> str:
+    text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    return text[:200]

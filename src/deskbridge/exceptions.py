@@ -1,0 +1,134 @@
+"""The one error tree of deskbridge.
+
+Every error deskbridge raises on purpose derives from :class:`DeskbridgeError`. The classes are grouped by what
+the caller should do about them; the REST API maps them to status codes in one exception handler and the CLI
+catches the root once in ``main()``::
+
+    DeskbridgeError
+    ├── ConfigurationError        fix the settings or the command line; do not retry (CLI exit 2)
+    ├── InputError                bad input from a caller; nothing was written (HTTP 4xx)
+    │   ├── ValidationError       a field is wrong (422); carries one entry per field
+    │   ├── NotFoundError         an id names no record (404)
+    │   └── ConflictError         the change clashes with stored state (409)
+    ├── AuthError
+    │   ├── AuthenticationError   no or bad credentials (401)
+    │   └── PermissionDeniedError the caller may not do this (403)
+    └── SyncError                 raised by integrations; the runner decides from the class alone
+        ├── RetriableError        transient (timeouts, 429, 5xx): try again later
+        ├── FatalSyncError        stop this run and report it
+        └── SkippableRecordError  one bad record: log it and go on
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "AuthError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "DeskbridgeError",
+    "FatalSyncError",
+    "FieldError",
+    "InputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RetriableError",
+    "SkippableRecordError",
+    "SyncError",
+    "ValidationError",
+]
+
+
+class DeskbridgeError(Exception):
+    """Root of every error deskbridge raises on purpose."""
+
+
+class ConfigurationError(DeskbridgeError):
+    """A setting, file or command-line value is wrong; fix it, retrying will not help."""
+
+
+class InputError(DeskbridgeError):
+    """A caller sent something the desk refuses; nothing was written."""
+
+
+@dataclass(slots=True, frozen=True)
+class FieldError:
+    """One problem with one input field.
+
+    Attributes:
+        loc: Where the field is, e.g. ``(499, "site_id")`` for the 500th element of an array body.
+        msg: What is wrong with it and what is allowed.
+    """
+
+    loc: tuple[str | int, ...]
+    msg: str
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the problem+json form of this error."""
+        return {"loc": list(self.loc), "field": _dotted(self.loc), "msg": self.msg}
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+class ValidationError(InputError):
+    """One or more fields are invalid."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        """Build the error from its field errors (at least one)."""
+        self.errors = list(errors)
+        first = self.errors[0]
+        where = _dotted(first.loc) or "body"
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        super().__init__(f"{where}: {first.msg}{more}")
+
+    @classmethod
+    def single(cls, *loc: str | int, msg: str) -> ValidationError:
+        """Build the error for one field."""
+        return cls([FieldError(tuple(loc), msg)])
+
+
+class NotFoundError(InputError):
+    """An id names no record."""
+
+
+class ConflictError(InputError):
+    """The change clashes with stored state (a duplicate name, a record still in use)."""
+
+
+class AuthError(DeskbridgeError):
+    """Authentication or authorisation failed."""
+
+
+class AuthenticationError(AuthError):
+    """No credentials, or credentials the desk does not accept."""
+
+
+class PermissionDeniedError(AuthError):
+    """The caller is known but may not do this."""
+
+
+class SyncError(DeskbridgeError):
+    """Raised by integration code; the runner acts on the subclass."""
+
+
+class RetriableError(SyncError):
+    """A transient failure (timeout, 429, 5xx): the same call may succeed later."""
+
+
+class FatalSyncError(SyncError):
+    """The run cannot go on; stop it and record the error."""
+
+
+class SkippableRecordError(SyncError):
+    """One source record cannot be imported; log it and go on with the rest."""

@@ -1,0 +1,29 @@
+"""Imports every table so that ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from deskbridge.auth.models import ApiApplication
+from deskbridge.db import Base
+from deskbridge.desk.assets.models import Asset, AssetField, AssetGroup, AssetType, CustomField
+from deskbridge.desk.links.models import ExternalLink
+from deskbridge.desk.organisations.models import Customer, Site, TopLevel
+from deskbridge.desk.people.models import Agent, EndUser
+from deskbridge.desk.tickets.models import Ticket, TicketType
+
+__all__ = [
+    "Agent",
+    "ApiApplication",
+    "Asset",
+    "AssetField",
+    "AssetGroup",
+    "AssetType",
+    "Base",
+    "CustomField",
+    "Customer",
+    "EndUser",
+    "ExternalLink",
+    "Site",
+    "Ticket",
+    "TicketType",
+    "TopLevel",
+]
