@@ -144,7 +144,9 @@ def integrator_secret() -> None:
         try:
             app_row, secret = auth_service.rotate_integrator_secret(session)
         except ConflictError:
-            raise ConfigurationError("the integrator is not set up yet; run `deskbridge init --agent NAME` first") from None
+            raise ConfigurationError(
+                "the integrator is not set up yet; run `deskbridge init --agent NAME` first"
+            ) from None
         client_id = app_row.client_id
     out.print(f"client_id:     {client_id}")
     out.print(f"client_secret: {secret}  [yellow](shown this once; store it now)[/yellow]")

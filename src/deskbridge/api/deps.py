@@ -12,7 +12,7 @@ from deskbridge.auth.tokens import TokenSigner
 from deskbridge.db import Database
 from deskbridge.exceptions import AuthenticationError
 
-__all__ = ["AdminPrincipal", "CurrentPrincipal", "DB", "get_db", "get_signer"]
+__all__ = ["DB", "AdminPrincipal", "CurrentPrincipal", "get_db", "get_signer"]
 
 
 def get_db(request: Request) -> Database:

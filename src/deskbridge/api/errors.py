@@ -16,6 +16,7 @@ from deskbridge.exceptions import (
     ConfigurationError,
     ConflictError,
     DeskbridgeError,
+    FieldError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -59,10 +60,12 @@ def _request_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
-        loc = [p for p in err.get("loc", ()) if p != "body"] if err.get("loc", ("",))[0] == "body" else err["loc"]
-        errors.append({"loc": list(loc), "field": ".".join(str(p) for p in loc), "msg": err.get("msg", "invalid")})
-    first = errors[0] if errors else {"field": "request", "msg": "invalid"}
-    detail = f"{first['field'] or 'body'}: {first['msg']}"
+        loc = list(err.get("loc", ()))
+        where = loc.pop(0) if loc and loc[0] in ("body", "query", "path", "header") else "body"
+        field = FieldError(tuple(p if isinstance(p, int) else str(p) for p in loc), str(err.get("msg", "invalid")))
+        errors.append({**field.as_dict(), "in": where})
+    first = errors[0] if errors else {"field": "", "msg": "invalid", "in": "body"}
+    detail = f"{first['field'] or first['in']}: {first['msg']}"
     if len(errors) > 1:
         detail += f" (and {len(errors) - 1} more)"
     return problem(422, "Unprocessable Content", detail, errors=errors)

@@ -148,7 +148,9 @@ def list_applications(db: DB, principal: AdminPrincipal) -> Response:
 @api_router.post(
     "/applications", status_code=201, response_model=schemas.ApplicationSecret, summary="Create an API application"
 )
-def create_application(db: DB, principal: AdminPrincipal, body: Annotated[schemas.ApplicationCreate, Body()]) -> Response:
+def create_application(
+    db: DB, principal: AdminPrincipal, body: Annotated[schemas.ApplicationCreate, Body()]
+) -> Response:
     """Create an application; its client secret is in this answer and never again."""
     with db.session() as session:
         app, secret = auth_service.create(session, name=body.name, agent_id=body.agent_id)

@@ -78,6 +78,6 @@ class TokenResponse(BaseModel):
     """A successful token answer (RFC 6749 §5.1)."""
 
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the token type, not a secret
     expires_in: int
     scope: str = "all"

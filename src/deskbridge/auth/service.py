@@ -89,7 +89,9 @@ def create(session: Session, *, name: str, agent_id: int, is_integrator: bool = 
     return app, secret
 
 
-def update(session: Session, *, app: ApiApplication, name: str | None, agent_id: int | None, active: bool | None) -> None:
+def update(
+    session: Session, *, app: ApiApplication, name: str | None, agent_id: int | None, active: bool | None
+) -> None:
     """Change an application's name, agent or active flag."""
     if agent_id is not None:
         _check_agent(session, agent_id, field="agent_id", admin=app.is_integrator)
@@ -107,7 +109,7 @@ def rotate_secret(session: Session, *, app: ApiApplication) -> str:
     """Give the application a new secret; the old one, and every token it got, stop working at once."""
     secret = _new_secret()
     app.secret_hash = _hasher.hash(secret)
-    app.secret_version += 1
+    app.secret_version = (app.secret_version or 0) + 1
     app.secret_set_at = utcnow()
     session.flush()
     return secret
@@ -117,6 +119,7 @@ def authenticate_client(session: Session, *, client_id: str, client_secret: str)
     """Return the active application with these credentials, or raise :class:`AuthenticationError`."""
     app = session.scalar(select(ApiApplication).where(ApiApplication.client_id == client_id))
     stored = app.secret_hash if app is not None and app.secret_hash else _DUMMY_HASH
+    ok: bool
     try:
         ok = _hasher.verify(stored, client_secret)
     except (VerificationError, InvalidHashError):

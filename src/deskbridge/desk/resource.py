@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pydantic
-from sqlalchemy import ColumnElement, Select, delete, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -106,7 +106,7 @@ class Resource(Generic[M]):
             raise NotFoundError(f"{self.label} {id} does not exist")
         return obj
 
-    def list(self, session: Session, *, query: ListQuery) -> tuple[Sequence[M], int]:
+    def list_page(self, session: Session, *, query: ListQuery) -> tuple[Sequence[M], int]:
         """Return one page of records matching ``query`` and the total number that match."""
         stmt = self._filtered(select(self.model), query)
         total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
@@ -125,7 +125,7 @@ class Resource(Generic[M]):
         if search:
             pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             conds = [func.lower(getattr(self.model, c)).like(pattern, escape="\\") for c in self.search_columns]
-            stmt = stmt.where(conds[0] if len(conds) == 1 else _or(conds))
+            stmt = stmt.where(or_(*conds))
         if query.external_id is not None and query.integration is None:
             raise ValidationError.single("external_id", msg="needs `integration` too")
         if query.integration is not None:
@@ -199,6 +199,10 @@ class Resource(Generic[M]):
                     errors.add(item.loc(*err["loc"]), err["msg"])
                 continue
             item.data.update(model.model_dump(exclude_unset=True))
+            columns = self.model.__table__.columns
+            for key, value in item.data.items():
+                if value is None and key in columns and not columns[key].nullable:
+                    errors.add(item.loc(key), "must not be null")
             parsed.append(item)
         errors.raise_if_any()
         return self.write(session, parsed)
@@ -278,11 +282,10 @@ class Resource(Generic[M]):
             values: Iterable[Any] = [k[0] for k in keys] if len(cols) == 1 else list(keys)
             stmt = select(self.model.id, *cols).where(target.in_(list(values)))  # type: ignore[attr-defined]
             for row in session.execute(stmt):
-                key = tuple(row[1:])
-                item = keys.get(key)
-                if item is not None and (item.obj is None or item.obj.id != row[0]):  # type: ignore[attr-defined]
+                clash = keys.get(tuple(row[1:]))
+                if clash is not None and (clash.obj is None or clash.obj.id != row[0]):  # type: ignore[attr-defined]
                     raise ConflictError(
-                        f"{_where(item)}a {self.label} with {_describe(group, item)} already exists (id {row[0]})"
+                        f"{_where(clash)}a {self.label} with {_describe(group, clash)} already exists (id {row[0]})"
                     )
 
     def prepare(self, session: Session, items: list[WriteItem[M]], errors: _Errors) -> None:
@@ -311,12 +314,6 @@ class Resource(Generic[M]):
 
     def before_delete(self, session: Session, obj: M) -> None:
         """Override to refuse (raise :class:`ConflictError`) or prepare a deletion."""
-
-
-def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    from sqlalchemy import or_
-
-    return or_(*conds)
 
 
 def _fold(value: Any) -> Any:

@@ -25,13 +25,13 @@ MAX_BATCH = 5000
 def build_router(resource: Resource[Any]) -> APIRouter:
     """Return the router for ``/api/<resource.name>``: list, upsert one or many, get, patch, delete."""
     router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name])
-    Filter = resource.filter_schema
-    Read = resource.read_schema
-    Update = resource.update_schema
-    Create = resource.create_schema
+    Filter: Any = resource.filter_schema
+    Read: Any = resource.read_schema
+    Update: Any = resource.update_schema
+    Create: Any = resource.create_schema
     Page = create_model(
         f"{Read.__name__.removesuffix('Read')}Page",
-        items=(list[Read], ...),  # type: ignore[valid-type]
+        items=(list[Read], ...),
         total=(int, ...),
         page=(int, ...),
         page_size=(int, ...),
@@ -46,11 +46,11 @@ def build_router(resource: Resource[Any]) -> APIRouter:
     def list_records(
         db: DB,
         principal: CurrentPrincipal,
-        query: Annotated[Filter, Query()],  # type: ignore[valid-type]
+        query: Annotated[Filter, Query()],
     ) -> Response:
         check(principal)
         with db.session(write=False) as session:
-            rows, total = resource.list(session, query=query)
+            rows, total = resource.list_page(session, query=query)
             items = resource.to_read(session, rows)
         return ORJSONResponse({"items": items, "total": total, "page": query.page, "page_size": query.page_size})
 
@@ -70,7 +70,7 @@ def build_router(resource: Resource[Any]) -> APIRouter:
 
     @router.post(
         "",
-        response_model=Read | list[Read],  # type: ignore[valid-type]
+        response_model=Read | list[Read],
         summary=f"Create or update one {label} or many",
         description=(
             f"Send one {label} or an array of them. An element with `id` updates that {label}; one without creates "
@@ -107,7 +107,7 @@ def build_router(resource: Resource[Any]) -> APIRouter:
         db: DB,
         principal: CurrentPrincipal,
         id: RecordId,
-        body: Annotated[Update, Body()],  # type: ignore[valid-type]
+        body: Annotated[Update, Body()],
     ) -> Response:
         check(principal)
         data = {"id": id, **body.model_dump(exclude_unset=True)}

@@ -12,6 +12,7 @@ from deskbridge.desk.assets import schemas
 from deskbridge.desk.assets.models import Asset, AssetField, AssetGroup, AssetType, CustomField, FieldKind
 from deskbridge.desk.assets.values import coerce
 from deskbridge.desk.organisations.models import Site
+from deskbridge.desk.organisations.schemas import NamedQuery
 from deskbridge.desk.people.models import EndUser
 from deskbridge.desk.people.service import site_owners
 from deskbridge.desk.resource import Dependent, Resource, WriteItem, _Errors
@@ -35,7 +36,7 @@ class AssetGroupResource(Resource[AssetGroup]):
     create_schema = schemas.AssetGroupCreate
     update_schema = schemas.AssetGroupUpdate
     read_schema = schemas.AssetGroupRead
-    filter_schema = schemas.NamedQuery
+    filter_schema = NamedQuery
     unique = (("name",),)
     dependents = (Dependent(AssetType.asset_group_id, "asset types"),)
 
@@ -56,14 +57,14 @@ class AssetTypeResource(Resource[AssetType]):
     dependents = (Dependent(Asset.asset_type_id, "assets"),)
 
 
-class _FieldResource(Resource[Any]):
+class _FieldResource(Resource[AssetField | CustomField]):
     create_schema = schemas.FieldCreate
     update_schema = schemas.FieldUpdate
     read_schema = schemas.FieldRead
-    filter_schema = schemas.NamedQuery
+    filter_schema = NamedQuery
     unique = (("name",),)
 
-    def prepare(self, session: Session, items: list[WriteItem[Any]], errors: _Errors) -> None:
+    def prepare(self, session: Session, items: list[WriteItem[AssetField | CustomField]], errors: _Errors) -> None:
         """New options must still suit the field's kind."""
         for item in items:
             if item.obj is not None and "options" in item.data:
@@ -93,7 +94,7 @@ class _Definitions:
     """The field definitions of one kind, by name (ignoring case) and by id."""
 
     def __init__(self, session: Session, model: type[AssetField] | type[CustomField]) -> None:
-        rows = session.scalars(select(model)).all()
+        rows: Sequence[AssetField | CustomField] = session.scalars(select(model)).all()  # type: ignore[assignment]
         self.by_name = {r.name.lower(): r for r in rows}
         self.by_id = {str(r.id): r for r in rows}
 
@@ -167,5 +168,3 @@ class AssetResource(Resource[Asset]):
                 for key in ("fields", "custom_fields")
             }
         return out
-
-

@@ -48,7 +48,7 @@ class CustomerResource(Resource[Customer]):
         """Keep the default site name aside; check a new default site belongs to the customer."""
         site_ids = {item.data["default_site_id"] for item in items if item.data.get("default_site_id")}
         owners: dict[int, int] = dict(
-            session.execute(select(Site.id, Site.customer_id).where(Site.id.in_(site_ids))).tuples().all()
+            session.execute(select(Site.id, Site.customer_id).where(Site.id.in_(site_ids))).all()
         )
         for item in items:
             if item.obj is None:

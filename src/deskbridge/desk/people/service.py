@@ -20,7 +20,7 @@ def site_owners(session: Session, site_ids: set[int]) -> dict[int, int]:
     """Return ``{site id: customer id}`` for the given sites."""
     if not site_ids:
         return {}
-    return dict(session.execute(select(Site.id, Site.customer_id).where(Site.id.in_(site_ids))).tuples().all())
+    return dict(session.execute(select(Site.id, Site.customer_id).where(Site.id.in_(site_ids))).all())
 
 
 class UserResource(Resource[EndUser]):

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deskbridge.desk.organisations.schemas import NamedQuery
 from deskbridge.desk.tickets.models import TicketStatus
 from deskbridge.desk.types import Id, ListQuery, LongText, Name, ShortText, WriteModel
 
@@ -101,6 +100,3 @@ class TicketQuery(ListQuery):
     site_id: Id | None = None
     user_id: Id | None = None
     asset_id: Id | None = None
-
-
-__all__ += ["NamedQuery"]

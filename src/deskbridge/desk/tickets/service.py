@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from deskbridge.db import utcnow
 from deskbridge.desk.assets.models import Asset
 from deskbridge.desk.organisations.models import Customer, Site
+from deskbridge.desk.organisations.schemas import NamedQuery
 from deskbridge.desk.people.models import EndUser
 from deskbridge.desk.resource import Dependent, Resource, WriteItem, _Errors
 from deskbridge.desk.tickets import schemas
@@ -27,7 +28,7 @@ class TicketTypeResource(Resource[TicketType]):
     create_schema = schemas.TicketTypeCreate
     update_schema = schemas.TicketTypeUpdate
     read_schema = schemas.TicketTypeRead
-    filter_schema = schemas.NamedQuery
+    filter_schema = NamedQuery
     unique = (("name",),)
     dependents = (Dependent(Ticket.ticket_type_id, "tickets"),)
 
@@ -75,7 +76,9 @@ class _Placement:
 
         self.assets = {
             r.id: (r.site_id, r.customer_id)
-            for r in session.execute(select(Asset.id, Asset.site_id, Asset.customer_id).where(Asset.id.in_(ids("asset_id"))))
+            for r in session.execute(
+                select(Asset.id, Asset.site_id, Asset.customer_id).where(Asset.id.in_(ids("asset_id")))
+            )
         }
         self.users = {
             r.id: (r.site_id, r.customer_id)
@@ -83,9 +86,7 @@ class _Placement:
                 select(EndUser.id, EndUser.site_id, EndUser.customer_id).where(EndUser.id.in_(ids("user_id")))
             )
         }
-        self.sites = dict(
-            session.execute(select(Site.id, Site.customer_id).where(Site.id.in_(ids("site_id")))).tuples().all()
-        )
+        self.sites = dict(session.execute(select(Site.id, Site.customer_id).where(Site.id.in_(ids("site_id")))).all())
         for site_id, customer_id in [*self.assets.values(), *self.users.values()]:
             self.sites[site_id] = customer_id
 
