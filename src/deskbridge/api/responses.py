@@ -14,5 +14,5 @@ class ORJSONResponse(JSONResponse):
     """A JSON response rendered with orjson."""
 
     def render(self, content: Any) -> bytes:
-        """Serialise ``content``."""
-        return orjson.dumps(content)
+        """Serialise ``content`` (datetimes in UTC as ``...Z``)."""
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)

@@ -109,7 +109,7 @@ class Resource(Generic[M]):
     def list_page(self, session: Session, *, query: ListQuery) -> tuple[Sequence[M], int]:
         """Return one page of records matching ``query`` and the total number that match."""
         stmt = self._filtered(select(self.model), query)
-        total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
         model_id: Any = self.model.id  # type: ignore[attr-defined]
         rows = session.scalars(
             stmt.order_by(model_id).offset((query.page - 1) * query.page_size).limit(query.page_size)
@@ -147,12 +147,19 @@ class Resource(Generic[M]):
         )
         extra = self.read_extras(session, objs)
         out = []
+        # Plain dicts rather than a pydantic round trip per record: this is the hot path of every listing, and
+        # orjson renders the datetimes and enums (the read schema still documents the shape in OpenAPI).
+        names = self._read_fields()
         for obj in objs:
-            data = self.read_schema.model_validate(obj, from_attributes=True).model_dump(mode="json")
+            data = {name: getattr(obj, name) for name in names}
             data.update(extra.get(obj.id, {}))  # type: ignore[attr-defined]
             data["external_ids"] = links.get(obj.id, {})  # type: ignore[attr-defined]
             out.append(data)
         return out
+
+    @classmethod
+    def _read_fields(cls) -> tuple[str, ...]:
+        return tuple(name for name in cls.read_schema.model_fields if name != "external_ids")
 
     def read_extras(self, session: Session, objs: Sequence[M]) -> dict[int, dict[str, Any]]:
         """Override to add computed fields to the serialised records (keyed by record id)."""
