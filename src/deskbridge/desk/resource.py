@@ -109,7 +109,8 @@ class Resource(Generic[M]):
     def list_page(self, session: Session, *, query: ListQuery) -> tuple[Sequence[M], int]:
         """Return one page of records matching ``query`` and the total number that match."""
         stmt = self._filtered(select(self.model), query)
-        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        count = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+        total = session.scalar(count) or 0
         model_id: Any = self.model.id  # type: ignore[attr-defined]
         rows = session.scalars(
             stmt.order_by(model_id).offset((query.page - 1) * query.page_size).limit(query.page_size)
