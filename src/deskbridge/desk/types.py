@@ -6,6 +6,7 @@ them) and valid UTF-8 (no lone surrogates), so no input can make the database fa
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -17,6 +18,7 @@ __all__ = [
     "ListQuery",
     "LongText",
     "Name",
+    "RecordRead",
     "ShortText",
     "WriteModel",
     "check_text",
@@ -66,3 +68,14 @@ class ListQuery(BaseModel):
     external_id: ShortText | None = Field(
         None, description="With `integration`: the record linked to this external id."
     )
+
+
+class RecordRead(BaseModel):
+    """Base of response bodies: the id, the times, and the read-only external links."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    external_ids: dict[str, str] = Field(default_factory=dict, description="Read-only: integration → external id.")

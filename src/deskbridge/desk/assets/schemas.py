@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from deskbridge.desk.assets.models import FieldKind
 from deskbridge.desk.organisations.schemas import NamedQuery
-from deskbridge.desk.types import Id, Name, ShortText, WriteModel
+from deskbridge.desk.types import Id, Name, RecordRead, ShortText, WriteModel
 
 __all__ = [
     "AssetCreate",
@@ -35,15 +34,6 @@ FieldValues = Annotated[
 ]
 
 
-class _Read(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    created_at: datetime
-    updated_at: datetime
-    external_ids: dict[str, str] = Field(default_factory=dict, description="Read-only: integration → external id.")
-
-
 class AssetGroupCreate(WriteModel):
     """A new asset group."""
 
@@ -56,7 +46,7 @@ class AssetGroupUpdate(WriteModel):
     name: Name | None = None
 
 
-class AssetGroupRead(_Read):
+class AssetGroupRead(RecordRead):
     """An asset group."""
 
     name: str
@@ -76,7 +66,7 @@ class AssetTypeUpdate(WriteModel):
     asset_group_id: Id | None = None
 
 
-class AssetTypeRead(_Read):
+class AssetTypeRead(RecordRead):
     """An asset type."""
 
     name: str
@@ -121,7 +111,7 @@ def _check_options(kind: FieldKind, options: list[str]) -> None:
         raise ValueError("options must differ (ignoring case)")
 
 
-class FieldRead(_Read):
+class FieldRead(RecordRead):
     """A field definition."""
 
     name: str
@@ -157,7 +147,7 @@ class AssetUpdate(WriteModel):
     custom_fields: FieldValues | None = None
 
 
-class AssetRead(_Read):
+class AssetRead(RecordRead):
     """An asset, with its field values by field name."""
 
     name: str

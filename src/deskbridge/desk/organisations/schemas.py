@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from deskbridge.desk.types import Id, ListQuery, LongText, Name, ShortText, WriteModel
+from deskbridge.desk.types import Id, ListQuery, LongText, Name, RecordRead, ShortText, WriteModel
 
 __all__ = [
     "CustomerCreate",
@@ -22,15 +20,6 @@ __all__ = [
     "TopLevelRead",
     "TopLevelUpdate",
 ]
-
-
-class _Read(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    created_at: datetime
-    updated_at: datetime
-    external_ids: dict[str, str] = Field(default_factory=dict, description="Read-only: integration → external id.")
 
 
 class NamedQuery(ListQuery):
@@ -51,7 +40,7 @@ class TopLevelUpdate(WriteModel):
     name: Name | None = None
 
 
-class TopLevelRead(_Read):
+class TopLevelRead(RecordRead):
     """A top level."""
 
     name: str
@@ -75,7 +64,7 @@ class CustomerUpdate(WriteModel):
     default_site_id: Id | None = Field(None, description="One of this customer's sites.")
 
 
-class CustomerRead(_Read):
+class CustomerRead(RecordRead):
     """A customer."""
 
     name: str
@@ -108,7 +97,7 @@ class SiteUpdate(WriteModel):
     active: bool | None = None
 
 
-class SiteRead(_Read):
+class SiteRead(RecordRead):
     """A site."""
 
     customer_id: int

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
-
 from deskbridge.desk.organisations.schemas import NamedQuery
-from deskbridge.desk.types import Email, Id, Name
+from deskbridge.desk.types import Email, Id, Name, RecordRead
 
 __all__ = [
     "AgentCreate",
@@ -21,15 +17,6 @@ __all__ = [
 ]
 
 from deskbridge.desk.types import WriteModel
-
-
-class _Read(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    created_at: datetime
-    updated_at: datetime
-    external_ids: dict[str, str] = Field(default_factory=dict, description="Read-only: integration → external id.")
 
 
 class UserCreate(WriteModel):
@@ -50,7 +37,7 @@ class UserUpdate(WriteModel):
     active: bool | None = None
 
 
-class UserRead(_Read):
+class UserRead(RecordRead):
     """An end user."""
 
     name: str
@@ -88,7 +75,7 @@ class AgentUpdate(WriteModel):
     active: bool | None = None
 
 
-class AgentRead(_Read):
+class AgentRead(RecordRead):
     """An agent."""
 
     name: str

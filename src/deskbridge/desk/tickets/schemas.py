@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from deskbridge.desk.tickets.models import TicketStatus
-from deskbridge.desk.types import Id, ListQuery, LongText, Name, ShortText, WriteModel
+from deskbridge.desk.types import Id, ListQuery, LongText, Name, RecordRead, ShortText, WriteModel
 
 __all__ = [
     "TicketCreate",
@@ -22,15 +20,6 @@ __all__ = [
 Summary = Name
 
 
-class _Read(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    created_at: datetime
-    updated_at: datetime
-    external_ids: dict[str, str] = Field(default_factory=dict, description="Read-only: integration → external id.")
-
-
 class TicketTypeCreate(WriteModel):
     """A new ticket type."""
 
@@ -43,7 +32,7 @@ class TicketTypeUpdate(WriteModel):
     name: Name | None = None
 
 
-class TicketTypeRead(_Read):
+class TicketTypeRead(RecordRead):
     """A ticket type."""
 
     name: str
@@ -75,7 +64,7 @@ class TicketUpdate(WriteModel):
     asset_id: Id | None = None
 
 
-class TicketRead(_Read):
+class TicketRead(RecordRead):
     """A ticket."""
 
     summary: str
