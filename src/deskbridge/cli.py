@@ -34,7 +34,7 @@ def _database(settings: Settings) -> Database:
     return Database(settings.url)
 
 
-def _upgrade(settings: Settings, db: Database) -> None:
+def _upgrade(db: Database) -> None:
     from deskbridge import migrate
 
     before, after = migrate.upgrade(db)
@@ -59,10 +59,9 @@ def keygen() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest version."""
-    settings = load_settings()
-    db = _database(settings)
     from deskbridge import migrate
 
+    db = _database(load_settings())
     before, after = migrate.upgrade(db)
     if before == after:
         out.print(f"[green]schema is current[/green] ({after})")
@@ -82,7 +81,7 @@ def serve(
 
     settings = load_settings()
     db = _database(settings)
-    _upgrade(settings, db)
+    _upgrade(db)
     application = create_app(settings, database=db)
     _tune_gc()
     out.print(f"[green]deskbridge[/green] serving http://{host}:{port} (API docs at /docs)")
@@ -120,7 +119,7 @@ def init(
     if not base.startswith(("http://", "https://")):
         raise ConfigurationError(f"--url: {base!r} is not an http(s) URL")
     db = _database(settings)
-    _upgrade(settings, db)
+    _upgrade(db)
     secret: str | None = None
     with db.session() as session:
         row = session.scalar(select(Agent).where(Agent.name == agent))
@@ -154,7 +153,7 @@ def integrator_secret() -> None:
 
     settings = load_settings()
     db = _database(settings)
-    _upgrade(settings, db)
+    _upgrade(db)
     with db.session() as session:
         try:
             app_row, secret = auth_service.rotate_integrator_secret(session)

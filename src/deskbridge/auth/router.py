@@ -9,6 +9,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Body, Path, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from deskbridge.api.deps import DB, AdminPrincipal, get_signer
@@ -117,8 +118,6 @@ async def token(request: Request, db: DB) -> Response:
     def authenticate() -> ApiApplication:
         with db.session(write=False) as session:
             return auth_service.authenticate_client(session, client_id=client_id, client_secret=secret)
-
-    from starlette.concurrency import run_in_threadpool
 
     try:
         app = await run_in_threadpool(authenticate)
