@@ -17,7 +17,10 @@ from deskbridge.config import Settings
 from deskbridge.db import Database
 from deskbridge.desk.registry import RESOURCES
 from deskbridge.desk.router import build_router
+from deskbridge.integrations.router import router as integrations_router
+from deskbridge.runs.router import router as runs_router
 from deskbridge.security.secretbox import SecretBox
+from deskbridge.sync.router import router as sync_router
 
 __all__ = ["create_app"]
 
@@ -46,6 +49,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     for resource in RESOURCES:
         api.include_router(build_router(resource))
     api.include_router(auth_api_router)
+    api.include_router(integrations_router)
+    api.include_router(runs_router)
+    api.include_router(sync_router)
     app.include_router(api)
     app.include_router(token_router)
 

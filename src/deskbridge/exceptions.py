@@ -10,6 +10,7 @@ catches the root once in ``main()``::
     │   ├── ValidationError       a field is wrong (422); carries one entry per field
     │   ├── NotFoundError         an id names no record (404)
     │   └── ConflictError         the change clashes with stored state (409)
+    │       └── LeaseLostError    a run's lease was taken over; the run must stop writing
     ├── AuthError
     │   ├── AuthenticationError   no or bad credentials (401)
     │   └── PermissionDeniedError the caller may not do this (403)
@@ -33,6 +34,7 @@ __all__ = [
     "FatalSyncError",
     "FieldError",
     "InputError",
+    "LeaseLostError",
     "NotFoundError",
     "PermissionDeniedError",
     "RetriableError",
@@ -104,6 +106,10 @@ class NotFoundError(InputError):
 
 class ConflictError(InputError):
     """The change clashes with stored state (a duplicate name, a record still in use)."""
+
+
+class LeaseLostError(ConflictError):
+    """A run no longer holds its lease (it expired and another run took it); it must stop writing."""
 
 
 class AuthError(DeskbridgeError):

@@ -9,6 +9,8 @@ from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.organisations.models import Customer, Site, TopLevel
 from deskbridge.desk.people.models import Agent, EndUser
 from deskbridge.desk.tickets.models import Ticket, TicketType
+from deskbridge.integrations.models import IntegrationConfig
+from deskbridge.runs.models import EntityState, Run, SyncLease
 
 __all__ = [
     "Agent",
@@ -21,8 +23,12 @@ __all__ = [
     "CustomField",
     "Customer",
     "EndUser",
+    "EntityState",
     "ExternalLink",
+    "IntegrationConfig",
+    "Run",
     "Site",
+    "SyncLease",
     "Ticket",
     "TicketType",
     "TopLevel",

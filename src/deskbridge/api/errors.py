@@ -17,6 +17,7 @@ from deskbridge.exceptions import (
     ConflictError,
     DeskbridgeError,
     FieldError,
+    LeaseLostError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -50,6 +51,8 @@ def _deskbridge_error(request: Request, exc: Exception) -> Response:
             extra: dict[str, Any] = {}
             if isinstance(exc, ValidationError):
                 extra["errors"] = [e.as_dict() for e in exc.errors]
+            if isinstance(exc, LeaseLostError):
+                extra["code"] = "lease_lost"
             if status >= 500:
                 logger.error("request.error path=%s error=%s", request.url.path, exc)
             return problem(status, title, str(exc), **extra)

@@ -48,11 +48,18 @@ class Principal:
     application_id: int
     agent_id: int
     is_admin: bool
+    is_integrator: bool = False
 
     def require_admin(self) -> None:
         """Raise :class:`PermissionDeniedError` unless the agent is an admin."""
         if not self.is_admin:
             raise PermissionDeniedError("this needs an admin agent")
+
+    def require_integrator(self) -> None:
+        """Raise :class:`PermissionDeniedError` unless this is the integrator's application (with an admin agent)."""
+        self.require_admin()
+        if not self.is_integrator:
+            raise PermissionDeniedError("only the integrator's application may do this (see /api/integrator)")
 
 
 def _new_secret() -> str:
@@ -137,7 +144,14 @@ def authenticate_client(session: Session, *, client_id: str, client_secret: str)
 def principal_for(session: Session, claims: TokenClaims) -> Principal:
     """Return who a verified token speaks for, checking the application and agent are still allowed in."""
     row = session.execute(
-        select(ApiApplication.secret_version, ApiApplication.active, Agent.id, Agent.active, Agent.is_admin)
+        select(
+            ApiApplication.secret_version,
+            ApiApplication.active,
+            Agent.id,
+            Agent.active,
+            Agent.is_admin,
+            ApiApplication.is_integrator,
+        )
         .join(Agent, Agent.id == ApiApplication.agent_id)
         .where(ApiApplication.id == claims.application_id)
     ).first()
@@ -145,7 +159,7 @@ def principal_for(session: Session, claims: TokenClaims) -> Principal:
         raise AuthenticationError("the access token has been revoked")
     if not row[3]:
         raise AuthenticationError("the agent this application logs in as is not active")
-    return Principal(claims.application_id, row[2], bool(row[4]))
+    return Principal(claims.application_id, row[2], bool(row[4]), bool(row[5]))
 
 
 def get_integrator(session: Session) -> ApiApplication | None:

@@ -40,6 +40,12 @@ class WriteItem(Generic[M]):
     extra: dict[str, Any] = field(default_factory=dict)
     """Values of the element that are not columns (set aside by :meth:`Resource.prepare`)."""
 
+    @property
+    def record_id(self) -> int:
+        """The written record's id."""
+        assert self.obj is not None
+        return int(self.obj.id)  # type: ignore[attr-defined]
+
     def loc(self, *parts: str | int) -> tuple[str | int, ...]:
         """Where a field of this element is, for error messages."""
         return parts if self.index is None else (self.index, *parts)

@@ -1,0 +1,178 @@
+"""The plugin contract every integration implements (interface version 1).
+
+An integration is a class registered in the entry-point group ``deskbridge.integrations``. It declares its
+``name``, ``title``, ``entities`` and ``settings_model``, and for each entity it turns source records into
+**drafts** of desk records. The generic pipeline (:mod:`deskbridge.integrations.pipeline`) does the rest the same
+way for every integration: match, plan, apply in batches, deactivate what vanished, and count.
+
+Everything an integration does to the desk goes through ``ctx.desk`` (the Desk port,
+:class:`deskbridge.port.Desk`), so the same code runs in the server, in the integrator's API mode and in its DB
+mode. Extension points:
+
+- :meth:`Integration.extract` streams the source (constant memory); raise :class:`~deskbridge.exceptions.RetriableError`
+  for a transient failure, :class:`~deskbridge.exceptions.FatalSyncError` to stop the run, or
+  :class:`~deskbridge.exceptions.ConfigurationError` for settings that cannot work.
+- :meth:`Integration.transform` turns one batch of source records into drafts; a record that cannot be imported
+  becomes a :class:`RecordFailure` (the run goes on).
+- :meth:`Integration.checks` lists the prerequisites the integrator shows with a tick or a cross.
+- :meth:`Integration.rules` says how drafts are matched to desk records and what happens to vanished ones.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, SecretStr
+
+if TYPE_CHECKING:
+    from deskbridge.port.base import Desk
+
+__all__ = [
+    "INTERFACE_VERSION",
+    "Check",
+    "Draft",
+    "EntitySpec",
+    "Integration",
+    "MatchRules",
+    "RecordFailure",
+    "SourceRecord",
+    "SyncContext",
+    "secret_fields",
+]
+
+INTERFACE_VERSION = 1
+
+
+@dataclass(slots=True, frozen=True)
+class EntitySpec:
+    """One thing an integration imports.
+
+    Attributes:
+        name: The entity's name within the integration, e.g. ``"assets"``.
+        title: In words, for people.
+        resource: The desk resource it writes (a name of :data:`deskbridge.desk.registry.RESOURCES`).
+    """
+
+    name: str
+    title: str
+    resource: str
+
+
+@dataclass(slots=True, frozen=True)
+class Check:
+    """One prerequisite and whether it holds; ``detail`` says why not (or what was found)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class SourceRecord:
+    """One record as the source gave it: its id there and its raw fields."""
+
+    external_id: str
+    raw: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Draft:
+    """What a source record should look like in the desk.
+
+    Attributes:
+        external_id: The source's id for it; stored as the external link.
+        data: Desk fields in the shape the desk's REST API takes (e.g. ``{"name": ..., "fields": {"RAM": "16"}}``).
+        match: Values for the configured matching rules, e.g. ``{"serial_number": "ABC1"}``.
+        only_when_empty: Fields that may only be filled in, never overwritten, on records that exist.
+        label: How to name the record in logs and previews (defaults to the external id).
+    """
+
+    external_id: str
+    data: dict[str, Any]
+    match: dict[str, Any] = field(default_factory=dict)
+    only_when_empty: frozenset[str] = frozenset()
+    label: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class RecordFailure:
+    """A source record that cannot be imported, and why (counted as failed; the run goes on)."""
+
+    external_id: str
+    reason: str
+
+
+@dataclass(slots=True, frozen=True)
+class MatchRules:
+    """How drafts find their desk record when they have no external link yet, and what vanished records become.
+
+    Attributes:
+        fields: Desk fields tried in order (after the external link), each compared case-insensitively with the
+            draft's ``match`` value of the same name; a value on ``exclusions`` never matches.
+        exclusions: Values that never match (case-insensitive), e.g. ``"to be filled by o.e.m."``.
+        deactivate: Fields written to linked records that are no longer in the source (e.g. ``{"active": False}``);
+            None leaves them alone.
+    """
+
+    fields: tuple[str, ...] = ()
+    exclusions: frozenset[str] = frozenset()
+    deactivate: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class SyncContext:
+    """What a sync may use: the desk, the integration's validated settings, and the run's options."""
+
+    desk: Desk
+    settings: BaseModel
+    instance: str = "default"
+    preview: bool = False
+    batch_size: int = 1000
+
+
+class Integration(abc.ABC):
+    """Base class of every integration plugin (interface version 1)."""
+
+    interface_version: ClassVar[int] = INTERFACE_VERSION
+    name: ClassVar[str]
+    """Unique, lowercase, e.g. ``"csv_import"``; also the ``integration`` of its external links."""
+    title: ClassVar[str]
+    entities: ClassVar[tuple[EntitySpec, ...]]
+    settings_model: ClassVar[type[BaseModel]]
+    """Fields typed ``SecretStr`` are secrets: encrypted at rest and never shown by the desk."""
+
+    def entity(self, name: str) -> EntitySpec:
+        """Return the entity called ``name``; raise ``KeyError`` naming the known ones."""
+        for spec in self.entities:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"{self.name} has no entity {name!r}; it has {', '.join(e.name for e in self.entities)}")
+
+    def checks(self, *, ctx: SyncContext) -> list[Check]:
+        """Return the prerequisites of a run with their state. Override to add the integration's own."""
+        return []
+
+    def rules(self, *, ctx: SyncContext, entity: str) -> MatchRules:
+        """Return the matching and deactivation rules for ``entity``. The default matches by external link only."""
+        return MatchRules()
+
+    @abc.abstractmethod
+    def extract(self, *, ctx: SyncContext, entity: str) -> Iterator[SourceRecord]:
+        """Stream every source record of ``entity`` (do not collect the whole source first)."""
+
+    @abc.abstractmethod
+    def transform(self, *, ctx: SyncContext, entity: str, batch: Sequence[SourceRecord]) -> list[Draft | RecordFailure]:
+        """Turn one batch of source records into drafts, resolving names to desk ids in batch through ``ctx.desk``."""
+
+
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of the ``SecretStr`` fields of a settings model."""
+    out = set()
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        if ann is SecretStr or SecretStr in getattr(ann, "__args__", ()):
+            out.add(name)
+    return frozenset(out)

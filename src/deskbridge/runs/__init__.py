@@ -1,0 +1,1 @@
+"""Runs of integration entities, their leases, and Last Sync / Last Error."""

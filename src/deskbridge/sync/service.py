@@ -1,0 +1,155 @@
+"""The desk side of the Desk port: batch lookups and linked upserts over one session.
+
+Both adapters end here: :class:`~deskbridge.port.db.DbDesk` calls these functions in-process and the ``/api/sync``
+routes call them for :class:`~deskbridge.port.api.ApiDesk`. A write of a batch is one transaction holding the
+records and their external links together, so a run killed at any point leaves either the whole batch or none of
+it, and the next run finds the links and updates instead of creating again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import String, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from deskbridge.desk import registry
+from deskbridge.desk.links.models import ExternalLink
+from deskbridge.desk.resource import Resource
+from deskbridge.exceptions import NotFoundError, ValidationError
+from deskbridge.port.base import Applied, Change, RunTicket
+from deskbridge.runs import service as run_service
+
+__all__ = ["apply", "find", "linked", "linked_ids", "records", "resource"]
+
+_CHUNK = 900  # stays under every database's bound-parameter limit
+
+
+def resource(name: str) -> Resource[Any]:
+    """The desk resource called ``name``, or :class:`NotFoundError` listing the known ones."""
+    try:
+        return registry.resource(name)
+    except KeyError:
+        known = ", ".join(r.name for r in registry.RESOURCES)
+        raise NotFoundError(f"no desk resource is called {name!r}; known: {known}") from None
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def records(session: Session, res: Resource[Any], ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Records of ``res`` by id, in the REST API's read shape."""
+    wanted = sorted(set(ids))
+    out: dict[int, dict[str, Any]] = {}
+    model: Any = res.model
+    for chunk in _chunks(wanted):
+        objs = session.scalars(select(model).where(model.id.in_(chunk))).all()
+        for row in res.to_read(session, objs):
+            out[row["id"]] = row
+    return out
+
+
+def _link_map(session: Session, *, integration: str, entity: str, external_ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(external_ids))):
+        rows = session.execute(
+            select(ExternalLink.external_id, ExternalLink.record_id).where(
+                ExternalLink.integration == integration,
+                ExternalLink.entity == entity,
+                ExternalLink.external_id.in_(chunk),
+            )
+        )
+        found.update({ext: rid for ext, rid in rows})
+    return found
+
+
+def linked(
+    session: Session, res: Resource[Any], *, integration: str, external_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The records linked to these external ids of ``integration``."""
+    links = _link_map(session, integration=integration, entity=res.name, external_ids=external_ids)
+    recs = records(session, res, links.values())
+    return {ext: recs[rid] for ext, rid in links.items() if rid in recs}
+
+
+def linked_ids(session: Session, res: Resource[Any], *, integration: str) -> dict[str, int]:
+    """Every (external id → record id) link of ``integration`` for ``res``."""
+    rows = session.execute(
+        select(ExternalLink.external_id, ExternalLink.record_id).where(
+            ExternalLink.integration == integration, ExternalLink.entity == res.name
+        )
+    )
+    return {ext: rid for ext, rid in rows}
+
+
+def find(session: Session, res: Resource[Any], *, by: str, values: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Records whose text column ``by`` equals one of ``values`` ignoring case, keyed by the lower-cased value."""
+    column = res.model.__table__.columns.get(by)
+    if column is None or not isinstance(column.type, String):
+        allowed = sorted(c.name for c in res.model.__table__.columns if isinstance(c.type, String))
+        raise ValidationError.single("by", msg=f"{res.name} cannot be looked up by {by!r}; use one of {allowed}")
+    folded = sorted({v.strip().lower() for v in values if isinstance(v, str) and v.strip()})
+    model: Any = res.model
+    ids: dict[int, str] = {}
+    for chunk in _chunks(folded):
+        for rid, value in session.execute(select(model.id, func.lower(column)).where(func.lower(column).in_(chunk))):
+            ids[rid] = value
+    recs = records(session, res, ids)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rid in sorted(ids):
+        out.setdefault(ids[rid], []).append(recs[rid])
+    return out
+
+
+def apply(
+    session: Session,
+    res: Resource[Any],
+    *,
+    integration: str,
+    changes: Sequence[Change],
+    run: RunTicket | None = None,
+) -> list[Applied]:
+    """Write ``changes`` and their links in the caller's transaction (see :meth:`deskbridge.port.Desk.apply`)."""
+    if run is not None:
+        run_service.check_fence(session, run)
+    pending = [c.external_id for c in changes if c.record_id is None and c.external_id is not None]
+    links = _link_map(session, integration=integration, entity=res.name, external_ids=pending) if pending else {}
+    items: list[dict[str, Any]] = []
+    for change in changes:
+        rid = change.record_id
+        if rid is None and change.external_id is not None:
+            rid = links.get(change.external_id)
+        items.append({**change.data, "id": rid} if rid is not None else dict(change.data))
+    written = res.upsert_many(session, items=items)
+    out = [
+        Applied(record_id=w.record_id, created=w.created, external_id=c.external_id)
+        for w, c in zip(written, changes, strict=True)
+    ]
+    _write_links(session, integration=integration, entity=res.name, pairs=[(a.external_id, a.record_id) for a in out])
+    return out
+
+
+def _write_links(session: Session, *, integration: str, entity: str, pairs: Sequence[tuple[str | None, int]]) -> None:
+    wanted = {ext: rid for ext, rid in pairs if ext is not None}
+    if not wanted:
+        return
+    existing = _link_map(session, integration=integration, entity=entity, external_ids=list(wanted))
+    missing = {ext: rid for ext, rid in wanted.items() if existing.get(ext) != rid}
+    if not missing:
+        return
+    # A record links to one external id per integration: re-point links whose id or record moved.
+    scope = (ExternalLink.integration == integration, ExternalLink.entity == entity)
+    for chunk in _chunks(list(missing)):
+        session.execute(delete(ExternalLink).where(*scope, ExternalLink.external_id.in_(chunk)))
+    for chunk in _chunks(list(missing.values())):
+        session.execute(delete(ExternalLink).where(*scope, ExternalLink.record_id.in_(chunk)))
+    session.execute(
+        insert(ExternalLink),
+        [
+            {"integration": integration, "entity": entity, "external_id": ext, "record_id": rid}
+            for ext, rid in missing.items()
+        ],
+    )
