@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import select
 
 from deskbridge import API_VERSION, __version__
@@ -25,6 +26,15 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+
+def _integrator_app() -> typer.Typer:
+    from deskbridge.integrator.cli import app as integrator_app
+
+    return integrator_app
+
+
+app.add_typer(_integrator_app(), name="integrator")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -171,10 +181,10 @@ def main() -> None:
     try:
         app()
     except ConfigurationError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(2)
     except DeskbridgeError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(1)
 
 
