@@ -122,7 +122,7 @@ def test_db_mode_inferred_and_linked_instances(tmp_path: Path) -> None:
     assert CANARY not in text and DB_CANARY not in text
     stored = json.loads(text)
     assert "instance" not in stored
-    assert [list(i)[0] for i in stored["instances"]] == ["name", "name"]
+    assert [next(iter(i)) for i in stored["instances"]] == ["name", "name"]
     assert all(i.get("database_url", i.get("client_secret", "")).startswith("enc:v1:") for i in stored["instances"])
     assert load_config(path) == config
 

@@ -179,7 +179,8 @@ def modules(
         changed = True
     for spec in disable or []:
         integration, _, entity = spec.partition(":")
-        config = config.with_module_disabled(integration, entity or None)
+        known = [e.name for e in registry.get(integration).entities] if integration in registry.installed() else None
+        config = config.with_module_disabled(integration, entity or None, known_entities=known)
         changed = True
     if changed:
         save_config(config, path)
@@ -423,7 +424,12 @@ def schedule_cmd(
     every: Annotated[str | None, typer.Option(help="Interval: 5m, 1h, 1d …")] = None,
     cron: Annotated[str | None, typer.Option(help="A cron expression.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="cron, systemd or windows.")] = "cron",
-    name: Annotated[str | None, typer.Option(help="Name of the entry (default from the file name).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Name of the entry (default: from the config file's folder and name).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the file(s) into this folder instead of printing them.")
+    ] = None,
 ) -> None:
     """Print a ready cron line, a systemd service + timer, or a Windows Task Scheduler XML."""
     if (every is None) == (cron is None):
@@ -440,13 +446,26 @@ def schedule_cmd(
         cron=expr,
         command=command,
         workdir=Path.cwd(),
-        name=name or path.stem.replace(" ", "-"),
+        name=name or _entry_name(path),
         logs_dir=config.logs_path(),
     )
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        for written in schedule.write_rendered(rendered, output):
+            out.print(f"[green]✓[/green] wrote {escape(str(written))}")
+        return
     for file_name, text in rendered.items():
         if len(rendered) > 1 or fmt != "cron":
             out.print(f"# ---- {file_name}", markup=False)
         out.print(text, markup=False)
+
+
+def _entry_name(path: Path) -> str:
+    # Several config files are usually all called appsettings.json: name the entry after the folder too.
+    resolved = path.resolve()
+    raw = f"{resolved.parent.name}-{resolved.stem}" if resolved.parent.name else resolved.stem
+    cleaned = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in raw).strip("-.") or "integrator"
+    return cleaned[:64]
 
 
 # ------------------------------------------------------------------------------------------------------- serve

@@ -71,11 +71,15 @@ class _Strict(BaseModel):
 def _check_http_url(value: str | None) -> str | None:
     if value is None:
         return None
+    if "@" in value:
+        raise ValueError("must not contain credentials; use client_id and client_secret")
     parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("has a bad port number") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ValueError("must be an http(s) URL without query or fragment, e.g. https://desk.example.com")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials; use client_id and client_secret")
     return value.rstrip("/")
 
 
@@ -570,7 +574,8 @@ def _describe(ann: Any) -> str:
             inner, inner
         )
     if get_origin(ann) is Literal:
-        return "one of " + ", ".join(json.dumps(a) for a in get_args(ann))
+        choices = [json.dumps(a) for a in get_args(ann)]
+        return choices[0] if len(choices) == 1 else "one of " + ", ".join(choices)
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "an object"
     names: dict[object, str] = {str: "a string", SecretStr: "a string", int: "an integer", bool: "true or false"}

@@ -111,7 +111,7 @@ class LineFormatter(logging.Formatter):
         text = " ".join([*tags, record.getMessage()])
         if self._full:
             when = datetime.fromtimestamp(record.created, tz=UTC).astimezone().isoformat(timespec="milliseconds")
-            text = f"{when} {record.levelname:<7} {text}"
+            text = f"{when} {record.levelname} {text}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         if record.stack_info:

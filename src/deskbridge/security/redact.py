@@ -31,7 +31,8 @@ REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4
 """Shorter values are ignored: hiding every ``"abc"`` would mangle logs without protecting anything."""
 
-_B64_SET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=")
+_B64_BODY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_B64_TAIL = _B64_BODY | {"="}  # padding only ends a run
 # A base64 fragment of a secret found inside a longer base64 value hides the whole value (its edge characters
 # carry bits of the secret too). Fragments shorter than this are not used, to keep false positives rare.
 _MIN_B64_FRAGMENT = 8
@@ -49,7 +50,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\g<keep>{REDACTED}",
     ),
-    (re.compile(r"(?P<keep>\b(?i:bearer)\s+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\g<keep>{REDACTED}"),
+    # a bare bearer token, but not "token_type=bearer expires_in=3600"
+    (
+        re.compile(r"(?P<keep>\b(?i:bearer)\s+)(?![A-Za-z0-9\-._~+/]+=[^=\s])[A-Za-z0-9\-._~+/]{8,}=*"),
+        rf"\g<keep>{REDACTED}",
+    ),
     # "key": "value" (JSON) and 'key': 'value' (Python repr)
     (
         re.compile(rf"(?P<keep>\"(?i:{_KEY})\"\s*:\s*\")(?:[^\"\\]|\\.)*(?=\")"),
@@ -157,9 +162,9 @@ def _hide_runs(text: str, fragment_re: re.Pattern[str]) -> str:
         start, end = match.start(), match.end()
         if start < pos:
             continue
-        while start > pos and text[start - 1] in _B64_SET:
+        while start > pos and text[start - 1] in _B64_BODY:
             start -= 1
-        while end < len(text) and text[end] in _B64_SET:
+        while end < len(text) and text[end] in _B64_TAIL:
             end += 1
         out.append(text[pos:start])
         out.append(REDACTED)

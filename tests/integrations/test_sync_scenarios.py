@@ -1,0 +1,301 @@
+"""The same csv_import sync scenarios through DbDesk and ApiDesk, against a real desk."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deskbridge.exceptions import LeaseLostError
+from deskbridge.integrator import runner
+from deskbridge.integrator.config import IntegratorConfig
+from deskbridge.port.base import Change
+from deskbridge.port.base import Desk as DeskPort
+from tests.conftest import Desk
+
+
+@dataclass
+class Scene:
+    """One test's corner of the shared desk: its own customer, site, field and key prefix."""
+
+    desk: Desk
+    port: DeskPort
+    folder: Path
+    site: str
+    site_id: int
+    field: str
+    prefix: str
+
+    def write(self, rows: list[dict[str, str]], name: str = "assets.csv") -> None:
+        with (self.folder / name).open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["Tag", "Name", "Serial", "Type", "Site", "RAM"])
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def row(self, n: int, **over: str) -> dict[str, str]:
+        row = {
+            "Tag": f"{self.prefix}-{n}",
+            "Name": f"PC {n}",
+            "Serial": f"{self.prefix}-SN{n}",
+            "Type": f"Laptop-{self.prefix}",
+            "Site": self.site,
+            "RAM": str(8 * n),
+        }
+        row.update(over)
+        return row
+
+    def configure(self, **assets: Any) -> None:
+        mapping = {
+            "file": "assets*.csv",
+            "key_column": "Tag",
+            "columns": {
+                "Name": "name",
+                "Serial": "serial_number",
+                "Type": "asset_type",
+                "Site": "site",
+                "RAM": f"fields.{self.field}",
+            },
+            **assets,
+        }
+        body = {
+            "enabled": True,
+            "integrator_enabled": True,
+            "entities": [],
+            "settings": {"folder": str(self.folder), "assets": mapping, "users": None},
+        }
+        r = self.desk.admin.put("/api/integrations/csv_import", json=body)
+        assert r.status_code == 200, r.text
+
+    def sync(self, *, preview: bool = False) -> runner.EntityResult:
+        config = IntegratorConfig.model_validate(
+            {
+                "mode": "db",
+                "database_url": "sqlite://",
+                "modules": [{"integration": "csv_import", "entities": ["assets"]}],
+                "lease_seconds": 30,
+                "batch_size": 7,
+            }
+        )
+        results = runner.run_config(config, preview=preview, desk_factory=lambda conn, config: self.port)
+        assert len(results) == 1
+        return results[0]
+
+    def assets(self) -> list[dict[str, Any]]:
+        r = self.desk.admin.get("/api/assets", params={"site_id": self.site_id, "page_size": 1000})
+        assert r.status_code == 200
+        return list(r.json()["items"])
+
+
+@pytest.fixture
+def scene(desk: Desk, port: DeskPort, tmp_path: Path) -> Scene:
+    prefix = uuid.uuid4().hex[:8]
+    r = desk.admin.post("/api/customers", json={"name": f"Cust {prefix}", "default_site_name": f"Site {prefix}"})
+    assert r.status_code == 201, r.text
+    customer = r.json()
+    field = f"RAM-{prefix}"
+    assert desk.admin.post("/api/asset-fields", json={"name": field, "kind": "text"}).status_code == 201
+    return Scene(desk, port, tmp_path, f"Site {prefix}", customer["default_site_id"], field, prefix)
+
+
+def test_first_run_creates_then_rerun_changes_nothing(scene: Scene) -> None:
+    scene.configure()
+    scene.write([scene.row(n) for n in range(1, 21)])
+    first = scene.sync()
+    assert (first.status, first.counts.created, first.counts.failed) == ("succeeded", 20, 0)
+    assets = scene.assets()
+    assert len(assets) == 20
+    assert {a["external_ids"]["csv_import"] for a in assets} == {f"{scene.prefix}-{n}" for n in range(1, 21)}
+    assert all(a["fields"][scene.field] == str(8 * int(a["name"].split()[1])) for a in assets)
+    stamps = {a["id"]: a["updated_at"] for a in assets}
+
+    again = scene.sync()
+    assert (again.counts.created, again.counts.updated, again.counts.unchanged) == (0, 0, 20)
+    assert {a["id"]: a["updated_at"] for a in scene.assets()} == stamps
+
+    runs = scene.desk.admin.get("/api/runs", params={"integration": "csv_import", "entity": "assets"}).json()["items"]
+    assert runs[0]["id"] == again.run_id and runs[0]["status"] == "succeeded" and runs[0]["unchanged"] == 20
+    listing = scene.desk.admin.get("/api/integrations").json()["items"]
+    entity = next(e for i in listing if i["name"] == "csv_import" for e in i["entities"] if e["name"] == "assets")
+    assert entity["last_run_id"] == again.run_id and entity["last_sync_at"] and entity["last_error"] is None
+
+
+def test_changes_update_only_what_changed_and_vanished_rows_are_deactivated(scene: Scene) -> None:
+    scene.configure(deactivate_missing=True, only_when_empty=["serial_number"])
+    scene.write([scene.row(n) for n in range(1, 6)])
+    assert scene.sync().counts.created == 5
+    scene.write([scene.row(1, Name="PC one"), scene.row(2, Serial="changed"), scene.row(3, RAM="99"), scene.row(4)])
+    result = scene.sync()
+    c = result.counts
+    assert (c.created, c.updated, c.unchanged, c.deactivated, c.failed) == (0, 2, 2, 1, 0)
+    by_tag = {a["external_ids"]["csv_import"]: a for a in scene.assets()}
+    assert by_tag[f"{scene.prefix}-1"]["name"] == "PC one"
+    assert by_tag[f"{scene.prefix}-2"]["serial_number"] == f"{scene.prefix}-SN2"  # only when empty: kept
+    assert by_tag[f"{scene.prefix}-3"]["fields"][scene.field] == "99"
+    assert by_tag[f"{scene.prefix}-5"]["active"] is False
+    assert all(a["active"] for t, a in by_tag.items() if not t.endswith("-5"))
+    # Deactivated records stay deactivated without being written again.
+    assert scene.sync().counts.deactivated == 0
+
+
+def test_an_empty_source_never_deactivates_everything(scene: Scene) -> None:
+    scene.configure(deactivate_missing=True)
+    scene.write([scene.row(n) for n in range(1, 4)])
+    scene.sync()
+    scene.write([])
+    result = scene.sync()
+    assert result.counts.deactivated == 0
+    assert all(a["active"] for a in scene.assets())
+
+
+def test_bad_rows_fail_alone(scene: Scene) -> None:
+    scene.configure()
+    scene.write(
+        [
+            scene.row(1),
+            scene.row(2, Tag=""),
+            scene.row(3, Site="Nowhere"),
+            scene.row(4, Name="x" * 300),  # refused by the desk itself
+            scene.row(5),
+            scene.row(1, Name="duplicate key"),
+        ]
+    )
+    result = scene.sync()
+    assert result.status == "succeeded"
+    assert (result.counts.created, result.counts.failed) == (2, 4)
+    assert sorted(a["name"] for a in scene.assets()) == ["PC 1", "PC 5"]
+    run = scene.desk.admin.get(f"/api/runs/{result.run_id}").json()
+    assert run["failed"] == 4 and "4 record(s) failed" in run["error"]
+
+
+def test_matching_field_links_existing_records_instead_of_duplicating(scene: Scene) -> None:
+    r = scene.desk.admin.post("/api/asset-types", json={"name": f"Laptop-{scene.prefix}"})
+    type_id = r.json()["id"]
+    existing = scene.desk.admin.post(
+        "/api/assets",
+        json={
+            "name": "Old name",
+            "asset_type_id": type_id,
+            "site_id": scene.site_id,
+            "serial_number": f"{scene.prefix}-SN1",
+        },
+    ).json()
+    excluded = scene.desk.admin.post(
+        "/api/assets",
+        json={"name": "No serial", "asset_type_id": type_id, "site_id": scene.site_id, "serial_number": "None"},
+    ).json()
+    scene.configure(matching_field="serial_number")
+    scene.write([scene.row(1), scene.row(2, Serial="none")])
+    result = scene.sync()
+    assert (result.counts.created, result.counts.updated) == (1, 1)
+    assets = {a["id"]: a for a in scene.assets()}
+    assert assets[existing["id"]]["name"] == "PC 1"
+    assert assets[existing["id"]]["external_ids"] == {"csv_import": f"{scene.prefix}-1"}
+    assert assets[excluded["id"]]["external_ids"] == {}  # "none" is on the exclusion list
+    assert len(assets) == 3
+
+
+def test_preview_writes_nothing(scene: Scene) -> None:
+    scene.configure()
+    scene.write([scene.row(n) for n in range(1, 4)])
+    result = scene.sync(preview=True)
+    assert result.counts.created == 3
+    assert [p.action for p in result.preview] == ["create"] * 3
+    assert scene.assets() == []
+    types = scene.desk.admin.get("/api/asset-types", params={"search": f"Laptop-{scene.prefix}"}).json()
+    assert types["total"] == 0  # the missing asset type is not created by a preview either
+    run = scene.desk.admin.get(f"/api/runs/{result.run_id}").json()
+    assert run["preview"] is True
+
+
+def test_a_second_run_is_skipped_while_the_first_holds_the_lease(scene: Scene) -> None:
+    first = scene.port.start_run(
+        instance="default", integration="csv_import", entity="assets", preview=False, lease_seconds=30
+    )
+    try:
+        scene.configure()
+        scene.write([scene.row(1)])
+        result = scene.sync()
+        assert result.status == "skipped" and "already running" in (result.error or "")
+        assert scene.assets() == []
+    finally:
+        scene.port.finish_run(first, status="succeeded", counts=runner.Counts(), error=None)
+    assert scene.sync().status == "succeeded"
+
+
+def test_a_run_that_lost_its_lease_cannot_write(scene: Scene) -> None:
+    stale = scene.port.start_run(
+        instance="fence", integration="csv_import", entity="assets", preview=False, lease_seconds=2
+    )
+    # The lease expires and another run takes it: the stale run's writes are refused.
+    import time
+
+    time.sleep(2.2)
+    fresh = scene.port.start_run(
+        instance="fence", integration="csv_import", entity="assets", preview=False, lease_seconds=30
+    )
+    assert (
+        fresh.status == "running" and fresh.token is not None and stale.token is not None and fresh.token > stale.token
+    )
+    r = scene.desk.admin.post("/api/asset-types", json={"name": f"Fence-{scene.prefix}"})
+    change = Change({"name": "stale", "asset_type_id": r.json()["id"], "site_id": scene.site_id}, f"{scene.prefix}-x")
+    with pytest.raises(LeaseLostError):
+        scene.port.apply("assets", integration="csv_import", changes=[change], run=stale)
+    with pytest.raises(LeaseLostError):
+        scene.port.heartbeat(stale, lease_seconds=30)
+    applied = scene.port.apply("assets", integration="csv_import", changes=[change], run=fresh)
+    assert applied[0].created
+    scene.port.finish_run(fresh, status="succeeded", counts=runner.Counts(), error=None)
+    old = scene.desk.admin.get(f"/api/runs/{stale.id}").json()
+    assert old["status"] == "failed" and "abandoned" in old["error"]
+
+
+def test_applying_the_same_batch_twice_makes_no_duplicate(scene: Scene) -> None:
+    r = scene.desk.admin.post("/api/asset-types", json={"name": f"Twice-{scene.prefix}"})
+    changes = [
+        Change({"name": f"A{n}", "asset_type_id": r.json()["id"], "site_id": scene.site_id}, f"{scene.prefix}-t{n}")
+        for n in range(3)
+    ]
+    first = scene.port.apply("assets", integration="csv_import", changes=changes)
+    second = scene.port.apply("assets", integration="csv_import", changes=changes)
+    assert [a.created for a in first] == [True] * 3
+    assert [a.created for a in second] == [False] * 3
+    assert [a.record_id for a in first] == [a.record_id for a in second]
+
+
+def test_desk_refusals_keep_their_field_locations(scene: Scene) -> None:
+    from deskbridge.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        scene.port.apply(
+            "assets",
+            integration="csv_import",
+            changes=[Change({"name": "ok", "asset_type_id": 1, "site_id": scene.site_id}), Change({"name": ""})],
+        )
+    assert any(e.loc[:1] == (1,) for e in info.value.errors)
+
+
+def test_api_desk_refuses_a_wrong_secret_with_a_clear_error(desk: Desk) -> None:
+    from deskbridge.exceptions import AuthenticationError
+    from deskbridge.port.api import ApiDesk
+
+    client_id, _ = desk.credentials
+    bad = ApiDesk(desk.base_url, client_id=client_id, client_secret="canary-wrong-secret-123")
+    try:
+        with pytest.raises(AuthenticationError) as info:
+            bad.linked_ids("assets", integration="csv_import")
+        assert "canary-wrong-secret-123" not in str(info.value)
+        assert "invalid_client" in str(info.value)
+    finally:
+        bad.close()
+
+
+def test_only_the_integrator_application_reads_secrets_in_clear(desk: Desk) -> None:
+    other, _ = desk.make_app(admin=True)
+    r = other.get("/api/integrations/csv_import/runtime")
+    assert r.status_code == 403
+    assert isinstance(r, httpx.Response)
