@@ -352,3 +352,31 @@ def test_schedule_prints_ready_entries(world: World) -> None:
     assert win.returncode == 0 and "<MultipleInstancesPolicy>Parallel</MultipleInstancesPolicy>" in win.stdout
     bad = world.cli("integrator", "schedule", path.name, "--cron", "61 * * * *")
     assert bad.returncode == 2
+
+
+def test_linked_instances_run_in_turn_and_bound_credentials_stay_home(world: World) -> None:
+    world.write_csv(5)
+    with world.db.session() as session:
+        integration_service.update(
+            session, registry.get("csv_import"), box=SecretBox(parse_key(world.key)), changes={"instance": "prod"}
+        )
+    path = world.tmp / "linked.json"
+    path.write_text(
+        json.dumps(
+            {
+                "instances": [
+                    {"name": "prod", "mode": "db", "database_url": world.url},
+                    {"name": "uat", "mode": "db", "database_url": world.url},
+                ],
+                "modules": [{"integration": "csv_import", "entities": ["assets"]}],
+            }
+        )
+    )
+    r = world.cli("integrator", "run", path.name)
+    assert r.returncode == 0, r.stderr
+    assert "prod csv_import assets: succeeded" in r.stdout
+    assert "uat csv_import assets: skipped" in r.stdout and "bound to integrator instance 'prod'" in r.stdout
+    assert [(run.instance, run.status) for run in world.runs()] == [("prod", "succeeded")]
+    assert "enc:v1:" not in path.read_text()  # typed by hand: encrypted at the next save
+    world.cli("integrator", "modules", path.name, "--enable", "csv_import:assets")
+    assert "enc:v1:" in path.read_text()

@@ -9,6 +9,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Body, Path, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -20,6 +21,7 @@ from deskbridge.auth.models import ApiApplication
 from deskbridge.config import Settings
 from deskbridge.desk.types import MAX_ID
 from deskbridge.exceptions import AuthenticationError
+from deskbridge.integrations.models import IntegrationConfig
 
 __all__ = ["api_router", "token_router"]
 
@@ -192,8 +194,13 @@ def rotate_application_secret(db: DB, principal: AdminPrincipal, id: AppId) -> R
         return ORJSONResponse({"client_id": app.client_id, "client_secret": secret}, headers=_NO_STORE)
 
 
-def _integrator(request: Request, app: ApiApplication | None) -> dict[str, object]:
+def _integrator(request: Request, session: Session, app: ApiApplication | None) -> dict[str, object]:
     settings: Settings = request.app.state.settings
+    enabled = session.scalars(
+        select(IntegrationConfig.name)
+        .where(IntegrationConfig.enabled.is_(True), IntegrationConfig.integrator_enabled.is_(True))
+        .order_by(IntegrationConfig.name)
+    ).all()
     base = settings.public_url or str(request.base_url).rstrip("/")
     return schemas.IntegratorRead(
         api_url=f"{base}/api",
@@ -202,7 +209,7 @@ def _integrator(request: Request, app: ApiApplication | None) -> dict[str, objec
         client_id=app.client_id if app else None,
         login_as_agent_id=app.agent_id if app else None,
         secret_set_at=app.secret_set_at if app else None,
-        enabled_integrations=[],
+        enabled_integrations=list(enabled),
     ).model_dump(mode="json")
 
 
@@ -210,7 +217,7 @@ def _integrator(request: Request, app: ApiApplication | None) -> dict[str, objec
 def get_integrator(request: Request, db: DB, principal: AdminPrincipal) -> Response:
     """API URL, auth URL, tenant, client id and the agent the integrator logs in as."""
     with db.session(write=False) as session:
-        return ORJSONResponse(_integrator(request, auth_service.get_integrator(session)))
+        return ORJSONResponse(_integrator(request, session, auth_service.get_integrator(session)))
 
 
 @api_router.put("/integrator", response_model=schemas.IntegratorRead, summary="Set the integrator's agent")
@@ -220,7 +227,7 @@ def put_integrator(
     """Choose the agent (an active admin) the integrator logs in as."""
     with db.session() as session:
         app = auth_service.ensure_integrator(session, agent_id=body.login_as_agent_id)
-        return ORJSONResponse(_integrator(request, app))
+        return ORJSONResponse(_integrator(request, session, app))
 
 
 @api_router.post("/integrator/secret", response_model=schemas.ApplicationSecret, summary="New integrator secret")
