@@ -14,6 +14,7 @@ from deskbridge import API_VERSION, __version__
 from deskbridge.config import Settings, load_settings
 from deskbridge.db import Database
 from deskbridge.exceptions import ConfigurationError, DeskbridgeError
+from deskbridge.gc_tuning import tune_gc
 
 __all__ = ["app", "main"]
 
@@ -93,23 +94,9 @@ def serve(
     db = _database(settings)
     _upgrade(db)
     application = create_app(settings, database=db)
-    _tune_gc()
+    tune_gc()
     out.print(f"[green]deskbridge[/green] serving http://{host}:{port} (API docs at /docs)")
     uvicorn.run(application, host=host, port=port, log_level="info")
-
-
-def _tune_gc() -> None:
-    """Keep full garbage collections out of requests.
-
-    A request that reads or writes 1,000 records allocates enough to trigger several full (gen 2) collections,
-    each walking every object loaded at start-up (~100 ms measured by bench/bench_api.py). Freezing the start-up
-    heap takes it out of those walks, and a larger first threshold makes collections rarer.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from deskbridge import __version__
 from deskbridge.exceptions import ConfigurationError, DeskbridgeError
+from deskbridge.gc_tuning import tune_gc
 from deskbridge.integrator import runner, schedule
 from deskbridge.integrator.config import IntegratorConfig, load_config, save_config
 from deskbridge.port.base import Counts, IntegrationState
@@ -279,6 +280,7 @@ def check(
 
 def _run(path: Path, *, integration: str | None, entity: str | None, preview: bool, headless: bool) -> int:
     config = _load(path)
+    tune_gc()
     interactive = not headless and sys.stderr.isatty()
     _setup_logs(config, console="none" if interactive else ("plain" if not headless else "none"))
     if interactive:
