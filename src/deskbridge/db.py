@@ -1,5 +1,6 @@
 """Database plumbing: the declarative base, engines and sessions for SQLite and PostgreSQL.
 
+JSON columns are parsed with orjson (several times faster than ``json.loads`` on every listing of assets).
 SQLite runs in WAL mode with foreign keys on and a busy timeout. Its write sessions start with ``BEGIN IMMEDIATE``
 so that two writers queue for the lock instead of failing when one upgrades from reading to writing; read sessions
 use a plain deferred ``BEGIN`` and never block each other.
@@ -10,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+import orjson
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.type_api import _ResultProcessorType
 
 __all__ = ["Base", "Database", "UTCDateTime", "utcnow"]
 
@@ -60,9 +65,35 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.replace(tzinfo=UTC)
         return value
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> _ResultProcessorType[datetime] | None:
+        """On SQLite, parse the stored text straight to an aware datetime: one call per value, not three.
+
+        A listing reads two timestamps per record, and the generic path (the dialect's parser, then
+        :meth:`process_result_value`) was a measurable share of it. Text the fast path does not recognise (an
+        offset, say) still goes the generic way.
+        """
+        generic = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or generic is None:
+            return generic
+        fallback = generic
+        fromisoformat = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed = fromisoformat(value)
+            except (TypeError, ValueError):
+                return fallback(value)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else fallback(value)
+
+        return process
+
 
 def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=orjson.loads
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
@@ -93,7 +124,9 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=True)
             self._read_engine = _sqlite_engine(url, immediate=False)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.engine = create_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_deserializer=orjson.loads
+            )
             self._read_engine = self.engine
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)

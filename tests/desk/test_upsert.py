@@ -66,3 +66,47 @@ def test_unique_names_within_batch_and_against_stored(api: httpx.Client) -> None
 def test_batch_limit(api: httpx.Client) -> None:
     r = api.post("/api/top-levels", json=[{"name": "x"}] * 5001)
     assert r.status_code == 422 and "at most 5000" in r.json()["detail"]
+
+
+def test_array_elements_may_name_different_fields(api: httpx.Client) -> None:
+    # One executemany takes its columns from the first row: later rows' extra fields must not be dropped.
+    site = customer(api)["default_site_id"]
+    t = asset_type(api)["id"]
+    post(api, "/api/asset-fields", {"name": unique("OS"), "kind": "text"})
+    field_name = api.get("/api/asset-fields", params={"page_size": 1000}).json()["items"][-1]["name"]
+    body = [
+        {"name": unique("pc"), "site_id": site, "asset_type_id": t},
+        {
+            "name": unique("pc"),
+            "site_id": site,
+            "asset_type_id": t,
+            "active": False,
+            "serial_number": "SN-2",
+            "fields": {field_name: "Linux"},
+        },
+        {"name": unique("pc"), "site_id": site, "asset_type_id": t, "inventory_number": "INV-3"},
+    ]
+    out = post(api, "/api/assets", body, status=200)
+    assert [o["id"] for o in out] == sorted(o["id"] for o in out)
+    stored = [api.get(f"/api/assets/{o['id']}").json() for o in out]
+    assert stored == out
+    assert [(s["name"], s["active"], s["serial_number"], s["inventory_number"], s["fields"]) for s in stored] == [
+        (body[0]["name"], True, None, None, {}),
+        (body[1]["name"], False, "SN-2", None, {field_name: "Linux"}),
+        (body[2]["name"], True, None, "INV-3", {}),
+    ]
+
+
+def test_customers_in_one_array_each_get_their_own_default_site(api: httpx.Client) -> None:
+    names = [unique("cust") for _ in range(3)]
+    out = post(
+        api,
+        "/api/customers",
+        [{"name": names[0]}, {"name": names[1], "default_site_name": "HQ"}, {"name": names[2]}],
+        status=200,
+    )
+    assert [c["name"] for c in out] == names
+    for c, site_name in zip(out, ["Main", "HQ", "Main"], strict=True):
+        site = api.get(f"/api/sites/{c['default_site_id']}").json()
+        assert (site["customer_id"], site["name"]) == (c["id"], site_name)
+        assert api.get(f"/api/customers/{c['id']}").json() == c

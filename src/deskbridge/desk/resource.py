@@ -8,16 +8,18 @@ written, so the 500th element being wrong writes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pydantic
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, tuple_
+from sqlalchemy import Column, ColumnElement, Row, Select, delete, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from deskbridge.db import Base
+from deskbridge.desk import bulk
 from deskbridge.desk.links import service as link_service
 from deskbridge.desk.types import ListQuery, WriteModel
 from deskbridge.exceptions import ConflictError, FieldError, NotFoundError, ValidationError
@@ -31,7 +33,10 @@ _MAX_REPORTED_ERRORS = 50
 
 @dataclass(slots=True)
 class WriteItem(Generic[M]):
-    """One element of a write: its position, its validated fields, and the record it changes (None: create)."""
+    """One element of a write: its position, its validated fields, and the record it changes (None: create).
+
+    A created record is inserted without an ORM object (``obj`` stays None); :attr:`record_id` is its id either way.
+    """
 
     index: int | None
     data: dict[str, Any]
@@ -39,6 +44,22 @@ class WriteItem(Generic[M]):
     created: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     """Values of the element that are not columns (set aside by :meth:`Resource.prepare`)."""
+    new_id: int | None = None
+    """The id of the record this element created, once written."""
+
+    @property
+    def record_id(self) -> int:
+        """The id of the record this element wrote (created or updated).
+
+        Raises:
+            RuntimeError: The element has not been written yet.
+        """
+        if self.new_id is not None:
+            return self.new_id
+        if self.obj is not None:
+            record_id: int = self.obj.id  # type: ignore[attr-defined]
+            return record_id
+        raise RuntimeError("this element has not been written yet")
 
     @property
     def record_id(self) -> int:
@@ -112,32 +133,36 @@ class Resource(Generic[M]):
             raise NotFoundError(f"{self.label} {id} does not exist")
         return obj
 
-    def list_page(self, session: Session, *, query: ListQuery) -> tuple[Sequence[M], int]:
-        """Return one page of records matching ``query`` and the total number that match."""
-        stmt = self._filtered(select(self.model), query)
+    def list_page(self, session: Session, *, query: ListQuery) -> tuple[Sequence[Row[Any]], int]:
+        """Return one page of records matching ``query`` (as rows for :meth:`to_read`) and how many match."""
+        columns = self._read_columns()
+        stmt = self._filtered(select(*columns), query)
         count = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
         total = session.scalar(count) or 0
-        model_id: Any = self.model.id  # type: ignore[attr-defined]
-        rows = session.scalars(
-            stmt.order_by(model_id).offset((query.page - 1) * query.page_size).limit(query.page_size)
+        id_col = columns[self._id_index()]
+        rows = session.execute(
+            stmt.order_by(id_col).offset((query.page - 1) * query.page_size).limit(query.page_size)
         ).all()
         return rows, total
 
     def _filtered(self, stmt: Select[Any], query: ListQuery) -> Select[Any]:
+        # Table columns rather than mapped attributes: a statement without ORM entities skips the ORM's loading
+        # machinery and returns plain rows.
+        columns = bulk.table(self.model).c
         for name in self.filter_columns:
             value = getattr(query, name, None)
             if value is not None:
-                stmt = stmt.where(getattr(self.model, name) == value)
+                stmt = stmt.where(columns[name] == value)
         search = getattr(query, "search", None)
         if search:
             pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            conds = [func.lower(getattr(self.model, c)).like(pattern, escape="\\") for c in self.search_columns]
+            conds = [func.lower(columns[c]).like(pattern, escape="\\") for c in self.search_columns]
             stmt = stmt.where(or_(*conds))
         if query.external_id is not None and query.integration is None:
             raise ValidationError.single("external_id", msg="needs `integration` too")
         if query.integration is not None:
             stmt = stmt.where(
-                self.model.id.in_(  # type: ignore[attr-defined]
+                columns.id.in_(
                     link_service.record_ids_stmt(
                         integration=query.integration, entity=self.name, external_id=query.external_id
                     )
@@ -145,31 +170,49 @@ class Resource(Generic[M]):
             )
         return stmt
 
-    def to_read(self, session: Session, objs: Sequence[M]) -> list[dict[str, Any]]:
-        """Serialise records for the API, with their external ids."""
-        links = link_service.external_ids(
-            session,
-            entity=self.name,
-            record_ids=[o.id for o in objs],  # type: ignore[attr-defined]
-        )
-        extra = self.read_extras(session, objs)
+    def read(self, session: Session, *, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Serialise the records ``ids``, in that order (see :meth:`to_read`).
+
+        Raises:
+            NotFoundError: One of ``ids`` names no record.
+        """
+        found = bulk.rows_by_id(session, self._read_columns(), ids, id_index=self._id_index())
+        for record_id in ids:
+            if record_id not in found:
+                raise NotFoundError(f"{self.label} {record_id} does not exist")
+        return self.to_read(session, [found[record_id] for record_id in ids])
+
+    def to_read(self, session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+        """Serialise rows of :meth:`_read_columns` for the API, with their external ids."""
+        names = _read_names(self.model, self.read_schema)
+        at = self._id_index()
+        links = link_service.external_ids(session, entity=self.name, record_ids=[row[at] for row in rows])
+        extra = self.read_extras(session, rows)
+        # Plain dicts from plain rows: this is the hot path of every listing. orjson renders the datetimes and
+        # enums, and the read schema still documents the shape in OpenAPI.
         out = []
-        # Plain dicts rather than a pydantic round trip per record: this is the hot path of every listing, and
-        # orjson renders the datetimes and enums (the read schema still documents the shape in OpenAPI).
-        names = self._read_fields()
-        for obj in objs:
-            data = {name: getattr(obj, name) for name in names}
-            data.update(extra.get(obj.id, {}))  # type: ignore[attr-defined]
-            data["external_ids"] = links.get(obj.id, {})  # type: ignore[attr-defined]
+        for row in rows:
+            data = dict(zip(names, row, strict=True))
+            record_id = row[at]
+            if extra:
+                data.update(extra.get(record_id, ()))
+            data["external_ids"] = links.get(record_id, {})
             out.append(data)
         return out
 
-    @classmethod
-    def _read_fields(cls) -> tuple[str, ...]:
-        return tuple(name for name in cls.read_schema.model_fields if name != "external_ids")
+    def _read_columns(self) -> list[Column[Any]]:
+        """The columns records are read from: the read schema's fields that are columns, in its order."""
+        columns = bulk.table(self.model).c
+        return [columns[name] for name in _read_names(self.model, self.read_schema)]
 
-    def read_extras(self, session: Session, objs: Sequence[M]) -> dict[int, dict[str, Any]]:
-        """Override to add computed fields to the serialised records (keyed by record id)."""
+    def _id_index(self) -> int:
+        return _read_names(self.model, self.read_schema).index("id")
+
+    def read_extras(self, session: Session, rows: Sequence[Row[Any]]) -> dict[int, dict[str, Any]]:
+        """Override to add or replace fields of the serialised records (keyed by record id).
+
+        ``rows`` hold the columns of :meth:`_read_columns`, by attribute name (``row.fields``).
+        """
         return {}
 
     # ----------------------------------------------------------------------------------------------- writing
@@ -230,25 +273,35 @@ class Resource(Generic[M]):
         self.prepare(session, items, errors)
         errors.raise_if_any()
         self._check_unique(session, items)
+        # A savepoint keeps the write all or nothing even for a caller that goes on using the transaction after a
+        # ConflictError (the bulk INSERT may be several statements, and updates are flushed before it).
+        try:
+            with session.begin_nested():
+                self._apply(session, items)
+        except IntegrityError as exc:
+            raise _conflict(self.label, exc) from None
+        return items
+
+    def _apply(self, session: Session, items: list[WriteItem[M]]) -> None:
+        new = []
         for item in items:
             if item.obj is None:
-                item.obj = self.model(**{k: v for k, v in item.data.items() if k != "id"})
-                item.created = True
-                session.add(item.obj)
+                new.append(item)
             else:
                 for key, value in item.data.items():
                     if key != "id":
                         setattr(item.obj, key, value)
-        self._flush(session)
+        # Updates go through the ORM, which writes only what changed and stamps ``updated_at`` then, and first, as
+        # its unit of work would order them. Creates are one INSERT … RETURNING executemany, without ORM objects.
+        session.flush()
+        if new:
+            rows = [{k: v for k, v in item.data.items() if k != "id"} for item in new]
+            ids = bulk.insert_rows(session, bulk.table(self.model), rows)
+            for item, new_id in zip(new, ids, strict=True):
+                item.new_id = new_id
+                item.created = True
         self.after_flush(session, items)
-        self._flush(session)
-        return items
-
-    def _flush(self, session: Session) -> None:
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            raise ConflictError(f"the change conflicts with stored {self.label} data ({_constraint(exc)})") from None
+        session.flush()
 
     def _load_existing(self, session: Session, items: list[WriteItem[M]]) -> None:
         ids = {item.data["id"] for item in items if "id" in item.data}
@@ -306,7 +359,11 @@ class Resource(Generic[M]):
         """Override to validate across the batch and derive fields; add problems to ``errors``."""
 
     def after_flush(self, session: Session, items: list[WriteItem[M]]) -> None:
-        """Override to act once new records have their ids (e.g. create a customer's default site)."""
+        """Override to act once new records have their ids (e.g. create a customer's default site).
+
+        Every item has its :attr:`WriteItem.record_id` by then; a created one has no ORM object (``obj`` is None),
+        so change new records with set-based statements.
+        """
 
     # ----------------------------------------------------------------------------------------------- deleting
 
@@ -324,10 +381,19 @@ class Resource(Generic[M]):
                 link_service.ExternalLink.entity == self.name, link_service.ExternalLink.record_id == id
             )
         )
-        self._flush(session)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise _conflict(self.label, exc) from None
 
     def before_delete(self, session: Session, obj: M) -> None:
         """Override to refuse (raise :class:`ConflictError`) or prepare a deletion."""
+
+
+@functools.cache
+def _read_names(model: type[Base], read_schema: type[pydantic.BaseModel]) -> tuple[str, ...]:
+    columns = model.__table__.columns
+    return tuple(name for name in read_schema.model_fields if name in columns)
 
 
 def _fold(value: Any) -> Any:
@@ -350,6 +416,6 @@ def _describe(group: tuple[str, ...], item: WriteItem[Any]) -> str:
     return " and ".join(f"{f} {item.value(f)!r}" for f in group)
 
 
-def _constraint(exc: IntegrityError) -> str:
+def _conflict(label: str, exc: IntegrityError) -> ConflictError:
     text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-    return text[:200]
+    return ConflictError(f"the change conflicts with stored {label} data ({text[:200]})")

@@ -90,7 +90,7 @@ def build_router(resource: Resource[Any]) -> APIRouter:
             raise ValidationError.single(msg=f"at most {MAX_BATCH} records per request, got {len(items)}")
         with db.session() as session:
             written = resource.upsert_many(session, items=items, single=single)
-            out = resource.to_read(session, [w.obj for w in written])
+            out = resource.read(session, ids=[w.record_id for w in written])
         if single:
             code = status.HTTP_201_CREATED if written[0].created else status.HTTP_200_OK
             return ORJSONResponse(out[0], status_code=code)
@@ -100,7 +100,7 @@ def build_router(resource: Resource[Any]) -> APIRouter:
     def get_record(db: DB, principal: CurrentPrincipal, id: RecordId) -> Response:
         check(principal)
         with db.session(write=False) as session:
-            return ORJSONResponse(resource.to_read(session, [resource.get(session, id=id)])[0])
+            return ORJSONResponse(resource.read(session, ids=[id])[0])
 
     @router.patch("/{id}", response_model=Read, summary=f"Change one {label}")
     def patch_record(
@@ -113,7 +113,7 @@ def build_router(resource: Resource[Any]) -> APIRouter:
         data = {"id": id, **body.model_dump(exclude_unset=True)}
         with db.session() as session:
             written = resource.upsert_many(session, items=[data], single=True)
-            return ORJSONResponse(resource.to_read(session, [written[0].obj])[0])
+            return ORJSONResponse(resource.read(session, ids=[written[0].record_id])[0])
 
     @router.delete("/{id}", status_code=204, summary=f"Delete one {label}", response_class=Response)
     def delete_record(db: DB, principal: CurrentPrincipal, id: RecordId) -> Response:

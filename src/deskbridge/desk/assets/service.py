@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from deskbridge.desk.assets import schemas
@@ -153,18 +153,18 @@ class AssetResource(Resource[Asset]):
                         errors.add(item.loc(key, field_name), str(exc))
                 item.data[key] = stored
 
-    def read_extras(self, session: Session, objs: Sequence[Asset]) -> dict[int, dict[str, Any]]:
+    def read_extras(self, session: Session, rows: Sequence[Row[Any]]) -> dict[int, dict[str, Any]]:
         """Show field values by field name."""
-        if not any(o.fields or o.custom_fields for o in objs):
+        if not any(row.fields or row.custom_fields for row in rows):
             return {}
         names = {
             "fields": {str(i): n for i, n in session.execute(select(AssetField.id, AssetField.name))},
             "custom_fields": {str(i): n for i, n in session.execute(select(CustomField.id, CustomField.name))},
         }
         out: dict[int, dict[str, Any]] = {}
-        for obj in objs:
-            out[obj.id] = {
-                key: {names[key][k]: v for k, v in (getattr(obj, key) or {}).items() if k in names[key]}
+        for row in rows:
+            out[row.id] = {
+                key: {names[key][k]: v for k, v in (getattr(row, key) or {}).items() if k in names[key]}
                 for key in ("fields", "custom_fields")
             }
         return out

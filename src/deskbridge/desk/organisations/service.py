@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from deskbridge.desk import bulk
 from deskbridge.desk.assets.models import Asset
 from deskbridge.desk.organisations import schemas
 from deskbridge.desk.organisations.models import Customer, Site, TopLevel
@@ -61,13 +62,19 @@ class CustomerResource(Resource[Customer]):
 
     def after_flush(self, session: Session, items: list[WriteItem[Customer]]) -> None:
         """Create the default site of each new customer."""
-        new = [item for item in items if item.created and item.obj is not None]
-        sites = [Site(customer_id=item.obj.id, name=item.extra.get("site_name", "Main")) for item in new if item.obj]
-        session.add_all(sites)
-        session.flush()
-        for item, site in zip(new, sites, strict=True):
-            assert item.obj is not None
-            item.obj.default_site_id = site.id
+        new = [item for item in items if item.created]
+        if not new:
+            return
+        site_ids = bulk.insert_rows(
+            session,
+            bulk.table(Site),
+            [{"customer_id": item.record_id, "name": item.extra.get("site_name", "Main")} for item in new],
+        )
+        customers = bulk.table(Customer)
+        session.execute(
+            update(customers).where(customers.c.id == bindparam("customer")).values(default_site_id=bindparam("site")),
+            [{"customer": item.record_id, "site": site_id} for item, site_id in zip(new, site_ids, strict=True)],
+        )
 
     def before_delete(self, session: Session, obj: Customer) -> None:
         """Delete the customer's sites with it; they refuse if anything still uses them."""

@@ -1,0 +1,106 @@
+"""Set-based writes and reads through SQLAlchemy Core, for the batch paths of the desk's resources.
+
+The ORM's unit of work costs far more per row than the database does (bench/bench_api.py measured half of a bulk
+insert in it), so creating many records is one ``INSERT … RETURNING id`` executemany ("insertmanyvalues": one
+multi-row statement per 1,000 rows) and listings load plain rows instead of entities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Row, Table, insert, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
+
+from deskbridge.db import Base
+
+__all__ = ["insert_rows", "rows_by_id", "table"]
+
+
+def table(model: type[Base]) -> Table:
+    """The table a mapped class is stored in."""
+    return model.__table__  # type: ignore[return-value]
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` in one executemany and return their new ids, in the order of ``rows``.
+
+    Rows may name different columns: a column some rows leave out gets its Python-side default (or NULL) in those
+    rows, because an executemany takes its column list from the first row and would silently drop the others.
+
+    Args:
+        session: The transaction to write in.
+        table: A table with an integer primary key ``id`` the database generates.
+        rows: Column name → value for each new row.
+
+    Returns:
+        The ids of the new rows, ``ids[i]`` being the id of ``rows[i]``.
+    """
+    if not rows:
+        return []
+    params = _uniform(table, rows)
+    dialect = session.get_bind().dialect
+    if dialect.insertmanyvalues_implicit_sentinel & InsertmanyvaluesSentinelOpts.ANY_AUTOINCREMENT:
+        # PostgreSQL: SQLAlchemy orders the batch itself (INSERT … SELECT … ORDER BY a sentinel).
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = [row[0] for row in session.execute(stmt, params)]
+    else:
+        # SQLite has no such guarantee for RETURNING, and SQLAlchemy would fall back to one INSERT per row. But
+        # within one statement SQLite gives each new row the largest rowid so far plus one, in VALUES order, and
+        # each following statement of the batch starts above the last (the same "ids ascend in insertion order"
+        # that SQLAlchemy's PostgreSQL sentinel relies on), so the sorted ids are in the order of ``rows``.
+        ids = sorted(row[0] for row in session.execute(insert(table).returning(table.c.id), params))
+    if len(ids) != len(params):  # pragma: no cover - a driver that drops RETURNING rows
+        raise RuntimeError(f"inserted {len(params)} rows into {table.name} but got {len(ids)} ids back")
+    return ids
+
+
+def _uniform(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    first = rows[0].keys()
+    if all(row.keys() == first for row in rows):
+        return [dict(row) for row in rows]
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    out = []
+    for row in rows:
+        filled = dict(row)
+        for name in names:
+            if name not in filled:
+                filled[name] = _default(table.c[name])
+        out.append(filled)
+    return out
+
+
+def _default(column: Column[Any]) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    if default.is_callable:
+        return default.arg(None)  # type: ignore[attr-defined]
+    raise NotImplementedError(f"column {column} has a default that cannot be computed before the insert")
+
+
+def rows_by_id(
+    session: Session, columns: Sequence[Column[Any]], ids: Iterable[int], *, id_index: int = 0
+) -> dict[int, Row[Any]]:
+    """Return ``{id: row}`` for those of ``ids`` that exist.
+
+    Args:
+        session: The transaction to read in.
+        columns: Columns of one table to select, its ``id`` among them.
+        ids: The records wanted (repeats are read once).
+        id_index: The position of ``id`` in ``columns``.
+    """
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    id_col = columns[id_index]
+    out: dict[int, Row[Any]] = {}
+    # Chunks keep each IN list well under every driver's parameter limit (SQLite's is 32,766).
+    for start in range(0, len(wanted), 5000):
+        for row in session.execute(select(*columns).where(id_col.in_(wanted[start : start + 5000]))):
+            out[row[id_index]] = row
+    return out

@@ -1,0 +1,51 @@
+"""The resource service in-process: what callers of ``upsert_many`` and ``write`` (the Desk port) rely on."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from deskbridge.desk.assets.models import AssetGroup
+from deskbridge.desk.assets.service import AssetGroupResource
+from deskbridge.desk.resource import WriteItem
+from deskbridge.exceptions import ConflictError
+from tests.conftest import Desk, unique
+
+
+def test_written_items_carry_record_ids(desk: Desk) -> None:
+    groups = AssetGroupResource()
+    with desk.db.session() as session:
+        first = groups.upsert_many(session, items=[{"name": unique("g")}], single=True)[0]
+        assert first.created and first.index is None
+        written = groups.upsert_many(
+            session, items=[{"name": unique("g")}, {"id": first.record_id, "name": unique("g")}, {"name": unique("g")}]
+        )
+    assert [w.index for w in written] == [0, 1, 2]
+    assert [w.created for w in written] == [True, False, True]
+    assert written[1].record_id == first.record_id
+    assert written[0].record_id < written[2].record_id
+    with desk.db.session(write=False) as session:
+        for w in written:
+            assert session.get(AssetGroup, w.record_id) is not None
+            assert session.get(AssetGroup, w.record_id).name == w.data["name"]  # type: ignore[union-attr]
+
+
+def test_record_id_before_writing_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="not been written"):
+        WriteItem(0, {}).record_id  # noqa: B018
+
+
+def test_a_conflict_leaves_nothing_of_the_write_in_the_transaction(desk: Desk) -> None:
+    groups = AssetGroupResource()
+    name = unique("g")
+    with desk.db.session() as session:
+        group_id = groups.upsert_many(session, items=[{"name": name}], single=True)[0].record_id
+    with desk.db.session() as session:
+        before = session.scalar(select(func.count()).select_from(AssetGroup))
+        # The update is flushed before the insert, which the database refuses (no name): neither stays.
+        items: list[WriteItem[AssetGroup]] = [WriteItem(0, {"id": group_id, "name": unique("g")}), WriteItem(1, {})]
+        with pytest.raises(ConflictError, match="conflicts with stored asset group data"):
+            groups.write(session, items)
+        # The caller may go on in the same transaction: nothing of the failed write is in it.
+        assert session.scalar(select(AssetGroup.name).where(AssetGroup.id == group_id)) == name
+        assert session.scalar(select(func.count()).select_from(AssetGroup)) == before
