@@ -61,12 +61,6 @@ class WriteItem(Generic[M]):
             return record_id
         raise RuntimeError("this element has not been written yet")
 
-    @property
-    def record_id(self) -> int:
-        """The written record's id."""
-        assert self.obj is not None
-        return int(self.obj.id)  # type: ignore[attr-defined]
-
     def loc(self, *parts: str | int) -> tuple[str | int, ...]:
         """Where a field of this element is, for error messages."""
         return parts if self.index is None else (self.index, *parts)

@@ -46,8 +46,8 @@ def records(session: Session, res: Resource[Any], ids: Iterable[int]) -> dict[in
     out: dict[int, dict[str, Any]] = {}
     model: Any = res.model
     for chunk in _chunks(wanted):
-        objs = session.scalars(select(model).where(model.id.in_(chunk))).all()
-        for row in res.to_read(session, objs):
+        present = list(session.scalars(select(model.id).where(model.id.in_(chunk))))  # unknown ids are left out
+        for row in res.read(session, ids=present):
             out[row["id"]] = row
     return out
 
