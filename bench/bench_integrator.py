@@ -200,8 +200,8 @@ def seed_desk(desk: Desk, key: str, csv_folder: Path) -> None:
 
     from deskbridge.db import Database
     from deskbridge.desk import registry as desk_registry
+    from deskbridge.integration_settings import service as integration_service
     from deskbridge.integrations import registry as integration_registry
-    from deskbridge.integrations import service as integration_service
     from deskbridge.security.keys import parse_key
     from deskbridge.security.secretbox import SecretBox
 

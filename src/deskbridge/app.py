@@ -17,7 +17,7 @@ from deskbridge.config import Settings
 from deskbridge.db import Database
 from deskbridge.desk.registry import RESOURCES
 from deskbridge.desk.router import build_router
-from deskbridge.integrations.router import router as integrations_router
+from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync.router import router as sync_router

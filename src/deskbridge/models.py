@@ -9,7 +9,7 @@ from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.organisations.models import Customer, Site, TopLevel
 from deskbridge.desk.people.models import Agent, EndUser
 from deskbridge.desk.tickets.models import Ticket, TicketType
-from deskbridge.integrations.models import IntegrationConfig
+from deskbridge.integration_settings.models import IntegrationConfig
 from deskbridge.runs.models import EntityState, Run, SyncLease
 
 __all__ = [

@@ -26,8 +26,8 @@ from deskbridge.db import Database
 from deskbridge.desk.assets.models import Asset
 from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.people.models import Agent
+from deskbridge.integration_settings import service as integration_service
 from deskbridge.integrations import registry
-from deskbridge.integrations import service as integration_service
 from deskbridge.port.base import Change
 from deskbridge.port.db import DbDesk
 from deskbridge.runs.models import Run

@@ -21,7 +21,7 @@ from deskbridge.auth.models import ApiApplication
 from deskbridge.config import Settings
 from deskbridge.desk.types import MAX_ID
 from deskbridge.exceptions import AuthenticationError
-from deskbridge.integrations.models import IntegrationConfig
+from deskbridge.integration_settings.models import IntegrationConfig
 
 __all__ = ["api_router", "token_router"]
 

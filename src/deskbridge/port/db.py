@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from deskbridge import __version__
 from deskbridge.db import Database
+from deskbridge.integration_settings import service as integration_service
 from deskbridge.integrations import registry
-from deskbridge.integrations import service as integration_service
 from deskbridge.port.base import Applied, Change, Counts, IntegrationState, RunTicket
 from deskbridge.runs import service as run_service
 from deskbridge.security.secretbox import SecretBox

@@ -9,8 +9,9 @@ from starlette.responses import Response
 
 from deskbridge.api.deps import DB, AdminPrincipal
 from deskbridge.api.responses import ORJSONResponse
-from deskbridge.integrations import registry, schemas
-from deskbridge.integrations import service as integration_service
+from deskbridge.integration_settings import schemas
+from deskbridge.integration_settings import service as integration_service
+from deskbridge.integrations import registry
 from deskbridge.security.secretbox import SecretBox
 
 __all__ = ["router"]

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskbridge.exceptions import FieldError, PermissionDeniedError, ValidationError
+from deskbridge.integration_settings.models import IntegrationConfig
 from deskbridge.integrations import registry
 from deskbridge.integrations.base import Integration, secret_fields
-from deskbridge.integrations.models import IntegrationConfig
 from deskbridge.port.base import IntegrationState
 from deskbridge.runs.models import EntityState
 from deskbridge.security.secretbox import SecretBox
