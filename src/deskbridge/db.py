@@ -66,11 +66,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> _ResultProcessorType[datetime] | None:
-        """On SQLite, parse the stored text straight to an aware datetime: one call per value, not three.
+        """On SQLite, parse the stored text straight to an aware datetime: one C call per value instead of three.
 
         A listing reads two timestamps per record, and the generic path (the dialect's parser, then
-        :meth:`process_result_value`) was a measurable share of it. Text the fast path does not recognise (an
-        offset, say) still goes the generic way.
+        :meth:`process_result_value`, whose ``replace(tzinfo=...)`` alone costs ~1 µs) was a measurable share of
+        it. Parsing the text with the UTC offset appended gives the same value. Anything else (text that already
+        has an offset, say) still goes the generic way.
         """
         generic = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or generic is None:
@@ -82,10 +83,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             if value is None:
                 return None
             try:
-                parsed = fromisoformat(value)
+                parsed = fromisoformat(value + "+00:00")
             except (TypeError, ValueError):
                 return fallback(value)
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else fallback(value)
+            # A date alone parses with the offset ignored (naive): leave such rarities to the generic path.
+            return parsed if parsed.tzinfo is not None else fallback(value)
 
         return process
 

@@ -200,7 +200,11 @@ class Resource(Generic[M]):
         return [columns[name] for name in _read_names(self.model, self.read_schema)]
 
     def _id_index(self) -> int:
-        return _read_names(self.model, self.read_schema).index("id")
+        return self._column_index("id")
+
+    def _column_index(self, name: str) -> int:
+        """The position of column ``name`` in the rows :meth:`read_extras` receives."""
+        return _read_names(self.model, self.read_schema).index(name)
 
     def read_extras(self, session: Session, rows: Sequence[Row[Any]]) -> dict[int, dict[str, Any]]:
         """Override to add or replace fields of the serialised records (keyed by record id).
