@@ -200,7 +200,11 @@ class Resource(Generic[M]):
         return [columns[name] for name in _read_names(self.model, self.read_schema)]
 
     def _id_index(self) -> int:
-        return _read_names(self.model, self.read_schema).index("id")
+        return self._column_index("id")
+
+    def _column_index(self, name: str) -> int:
+        """The position of column ``name`` in the rows :meth:`read_extras` receives."""
+        return _read_names(self.model, self.read_schema).index(name)
 
     def read_extras(self, session: Session, rows: Sequence[Row[Any]]) -> dict[int, dict[str, Any]]:
         """Override to add or replace fields of the serialised records (keyed by record id).
@@ -226,6 +230,7 @@ class Resource(Generic[M]):
         """
         errors = _Errors()
         parsed: list[WriteItem[M]] = []
+        not_null = _not_null(self.model)
         for i, raw in enumerate(items):
             index = None if single else i
             item: WriteItem[M] = WriteItem(index, {})
@@ -234,7 +239,7 @@ class Resource(Generic[M]):
                 continue
             is_update = raw.get("id") is not None
             schema = self.update_schema if is_update else self.create_schema
-            payload = dict(raw)
+            payload = dict(raw) if "id" in raw else raw
             if is_update:
                 item_id = payload.pop("id")
                 if not isinstance(item_id, int) or isinstance(item_id, bool) or not 1 <= item_id <= 2**31 - 1:
@@ -250,10 +255,10 @@ class Resource(Generic[M]):
                     errors.add(item.loc(*err["loc"]), err["msg"])
                 continue
             item.data.update(model.model_dump(exclude_unset=True))
-            columns = self.model.__table__.columns
-            for key, value in item.data.items():
-                if value is None and key in columns and not columns[key].nullable:
-                    errors.add(item.loc(key), "must not be null")
+            if None in item.data.values():
+                for key, value in item.data.items():
+                    if value is None and key in not_null:
+                        errors.add(item.loc(key), "must not be null")
             parsed.append(item)
         errors.raise_if_any()
         return self.write(session, parsed)
@@ -382,6 +387,11 @@ class Resource(Generic[M]):
 
     def before_delete(self, session: Session, obj: M) -> None:
         """Override to refuse (raise :class:`ConflictError`) or prepare a deletion."""
+
+
+@functools.cache
+def _not_null(model: type[Base]) -> frozenset[str]:
+    return frozenset(c.name for c in bulk.table(model).columns if not c.nullable)
 
 
 @functools.cache

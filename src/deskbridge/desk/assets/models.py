@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from deskbridge.db import Base
+from deskbridge.db import Base, PlainJSON
 from deskbridge.desk.mixins import RecordMixin
 
 __all__ = ["Asset", "AssetField", "AssetGroup", "AssetType", "CustomField", "FieldKind"]
@@ -44,7 +44,7 @@ class AssetType(RecordMixin, Base):
 class _FieldDefinition(RecordMixin):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[FieldKind] = mapped_column(String(16))
-    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    options: Mapped[list[str]] = mapped_column(PlainJSON, default=list)
 
 
 class AssetField(_FieldDefinition, Base):
@@ -72,5 +72,5 @@ class Asset(RecordMixin, Base):
     serial_number: Mapped[str | None] = mapped_column(String(255), index=True)
     inventory_number: Mapped[str | None] = mapped_column(String(255), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("end_user.id"), index=True)
-    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fields: Mapped[dict[str, Any]] = mapped_column(PlainJSON, default=dict)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(PlainJSON, default=dict)

@@ -155,16 +155,17 @@ class AssetResource(Resource[Asset]):
 
     def read_extras(self, session: Session, rows: Sequence[Row[Any]]) -> dict[int, dict[str, Any]]:
         """Show field values by field name."""
-        if not any(row.fields or row.custom_fields for row in rows):
+        at_id, at_fields, at_custom = (self._column_index(n) for n in ("id", "fields", "custom_fields"))
+        if not any(row[at_fields] or row[at_custom] for row in rows):
             return {}
-        names = {
-            "fields": {str(i): n for i, n in session.execute(select(AssetField.id, AssetField.name))},
-            "custom_fields": {str(i): n for i, n in session.execute(select(CustomField.id, CustomField.name))},
-        }
+        fields = {str(i): n for i, n in session.execute(select(AssetField.id, AssetField.name))}
+        custom = {str(i): n for i, n in session.execute(select(CustomField.id, CustomField.name))}
+        # Positional access and no comprehension for empty values: this runs for every record of a listing.
         out: dict[int, dict[str, Any]] = {}
         for row in rows:
-            out[row.id] = {
-                key: {names[key][k]: v for k, v in (getattr(row, key) or {}).items() if k in names[key]}
-                for key in ("fields", "custom_fields")
+            given, given_custom = row[at_fields], row[at_custom]
+            out[row[at_id]] = {
+                "fields": {fields[k]: v for k, v in given.items() if k in fields} if given else {},
+                "custom_fields": {custom[k]: v for k, v in given_custom.items() if k in custom} if given_custom else {},
             }
         return out
