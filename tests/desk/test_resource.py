@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from deskbridge.desk import bulk
 from deskbridge.desk.assets.models import AssetGroup
 from deskbridge.desk.assets.service import AssetGroupResource
+from deskbridge.desk.links import service as link_service
+from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.resource import WriteItem
 from deskbridge.exceptions import ConflictError
 from tests.conftest import Desk, unique
@@ -49,3 +52,20 @@ def test_a_conflict_leaves_nothing_of_the_write_in_the_transaction(desk: Desk) -
         # The caller may go on in the same transaction: nothing of the failed write is in it.
         assert session.scalar(select(AssetGroup.name).where(AssetGroup.id == group_id)) == name
         assert session.scalar(select(func.count()).select_from(AssetGroup)) == before
+
+
+def test_reads_by_id_return_exactly_the_records_asked_for(desk: Desk) -> None:
+    # Consecutive ids are read with BETWEEN, scattered ones with IN: neither may leak a neighbour.
+    groups = AssetGroupResource()
+    with desk.db.session() as session:
+        ids = [w.record_id for w in groups.upsert_many(session, items=[{"name": unique("g")} for _ in range(6)])]
+        session.add_all(
+            ExternalLink(integration="it", entity=groups.name, external_id=f"x{i}", record_id=i) for i in ids
+        )
+    with desk.db.session(write=False) as session:
+        for wanted in ([ids[1], ids[2], ids[4]], [ids[0], ids[5] + 1000], [ids[3]]):
+            existing = [i for i in wanted if i in ids]
+            rows = bulk.rows_by_id(session, [bulk.table(AssetGroup).c.id], wanted)
+            assert sorted(rows) == existing
+            links = link_service.external_ids(session, entity=groups.name, record_ids=wanted)
+            assert links == {i: {"it": f"x{i}"} for i in existing}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from deskbridge.desk import bulk
 from deskbridge.desk.links.models import ExternalLink
 
 __all__ = ["ExternalLink", "external_ids", "record_ids_stmt"]
@@ -19,13 +20,15 @@ def external_ids(session: Session, *, entity: str, record_ids: Sequence[int]) ->
     out: dict[int, dict[str, str]] = defaultdict(dict)
     if not record_ids:
         return out
+    wanted = set(record_ids)
     rows = session.execute(
         select(ExternalLink.record_id, ExternalLink.integration, ExternalLink.external_id).where(
-            ExternalLink.entity == entity, ExternalLink.record_id.in_(record_ids)
+            ExternalLink.entity == entity, bulk.among(ExternalLink.record_id, wanted)
         )
     )
     for record_id, integration, external_id in rows:
-        out[record_id][integration] = external_id
+        if record_id in wanted:
+            out[record_id][integration] = external_id
     return out
 
 
