@@ -215,9 +215,7 @@ def _execute(
                 job.plugin, ctx, job.entity, run=ticket, on_change=on_change, on_progress=on_progress
             )
         status = "succeeded"
-    except LeaseLostError as exc:
-        result.error = str(exc)
-    except (SyncError, ConfigurationError, InputError, AuthError) as exc:
+    except (SyncError, ConfigurationError, InputError, AuthError) as exc:  # LeaseLostError included
         result.error = str(exc)
     except Exception as exc:
         logger.exception("run.crashed")

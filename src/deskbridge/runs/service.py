@@ -138,18 +138,17 @@ def _lease_of(session: Session, run: RunTicket) -> tuple[Run, SyncLease | None]:
     return row, session.get(SyncLease, key, with_for_update=True, populate_existing=True)
 
 
-def check_fence(session: Session, run: RunTicket) -> None:
-    """Raise :class:`ConflictError` unless ``run`` still holds its lease (call inside the write transaction)."""
+def check_fence(session: Session, run: RunTicket) -> SyncLease:
+    """Return ``run``'s lease, locked; :class:`LeaseLostError` unless the run still holds it (call when writing)."""
     row, lease = _lease_of(session, run)
     if run.token is None or lease is None or lease.token != run.token or row.status != RunStatus.RUNNING:
         raise LeaseLostError(f"run {run.id} no longer holds its lease (another run took over); nothing was written")
+    return lease
 
 
 def heartbeat(session: Session, run: RunTicket, *, lease_seconds: int) -> datetime:
     """Extend ``run``'s lease by ``lease_seconds`` from now; :class:`ConflictError` if it was lost."""
-    check_fence(session, run)
-    _, lease = _lease_of(session, run)
-    assert lease is not None
+    lease = check_fence(session, run)
     lease.expires_at = utcnow() + timedelta(seconds=lease_seconds)
     return lease.expires_at
 
