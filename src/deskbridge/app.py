@@ -17,6 +17,7 @@ from deskbridge.config import Settings
 from deskbridge.db import Database
 from deskbridge.desk.registry import RESOURCES
 from deskbridge.desk.router import build_router
+from deskbridge.integration_settings.actions import router as integration_actions_router
 from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
 from deskbridge.security.secretbox import SecretBox
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         api.include_router(build_router(resource))
     api.include_router(auth_api_router)
     api.include_router(integrations_router)
+    api.include_router(integration_actions_router)  # after: its /{name}/{table} would catch /{name}/runtime
     api.include_router(runs_router)
     api.include_router(sync_router)
     app.include_router(api)

@@ -9,7 +9,7 @@ from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.organisations.models import Customer, Site, TopLevel
 from deskbridge.desk.people.models import Agent, EndUser
 from deskbridge.desk.tickets.models import Ticket, TicketType
-from deskbridge.integration_settings.models import IntegrationConfig
+from deskbridge.integration_settings.models import IntegrationConfig, IntegrationRow
 from deskbridge.runs.models import EntityState, Run, SyncLease
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "EntityState",
     "ExternalLink",
     "IntegrationConfig",
+    "IntegrationRow",
     "Run",
     "Site",
     "SyncLease",

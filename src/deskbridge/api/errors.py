@@ -20,6 +20,7 @@ from deskbridge.exceptions import (
     LeaseLostError,
     NotFoundError,
     PermissionDeniedError,
+    SyncError,
     ValidationError,
 )
 
@@ -34,6 +35,7 @@ _STATUS: list[tuple[type[DeskbridgeError], int, str]] = [
     (AuthenticationError, 401, "Unauthorized"),
     (PermissionDeniedError, 403, "Forbidden"),
     (ConfigurationError, 500, "Server Misconfigured"),
+    (SyncError, 502, "Bad Gateway"),
 ]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from deskbridge.db import Base, UTCDateTime, utcnow
 
-__all__ = ["IntegrationConfig"]
+__all__ = ["IntegrationConfig", "IntegrationRow"]
 
 
 class IntegrationConfig(Base):
@@ -31,4 +31,22 @@ class IntegrationConfig(Base):
     """The secret fields as one sealed JSON object (see :mod:`deskbridge.security.secretbox`)."""
     instance: Mapped[str | None] = mapped_column(String(64))
     """When set, the credentials are only used by the integrator instance of that name (prod, uat, dev...)."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IntegrationRow(Base):
+    """One row of an integration's table (e.g. SyncroMSP's customer mappings), validated by the plugin's row model.
+
+    ``key`` is the row's natural key (the plugin's key fields joined), unique within its table: posting a row with
+    the same key replaces it.
+    """
+
+    __tablename__ = "integration_row"
+    __table_args__ = (UniqueConstraint("integration", "table_name", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(64))
+    table_name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(512))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -77,5 +77,6 @@ def runtime(
         "entities": list(state.entities),
         "settings": state.settings,
         "instance": state.instance,
+        "tables": state.tables,
     }
     return ORJSONResponse(body, headers=_NO_STORE)

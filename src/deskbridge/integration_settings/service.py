@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskbridge.exceptions import FieldError, PermissionDeniedError, ValidationError
+from deskbridge.integration_settings import tables
 from deskbridge.integration_settings.models import IntegrationConfig
 from deskbridge.integrations import registry
 from deskbridge.integrations.base import Integration, secret_fields
@@ -23,7 +24,7 @@ from deskbridge.port.base import IntegrationState
 from deskbridge.runs.models import EntityState
 from deskbridge.security.secretbox import SecretBox
 
-__all__ = ["describe", "describe_all", "runtime_state", "update"]
+__all__ = ["candidate_settings", "describe", "describe_all", "runtime_state", "update"]
 
 
 def _purpose(name: str) -> str:
@@ -143,6 +144,26 @@ def update(session: Session, plugin: Integration, *, box: SecretBox, changes: di
     return out
 
 
+def candidate_settings(
+    session: Session, plugin: Integration, *, box: SecretBox, given: dict[str, Any] | None
+) -> pydantic.BaseModel:
+    """The stored settings with ``given`` merged over them, validated but not stored (to test before saving)."""
+    row = session.get(IntegrationConfig, plugin.name)
+    merged = {**(dict(row.settings) if row is not None else {}), **_secrets(box, row)}
+    secret_names = secret_fields(plugin.settings_model)
+    for key, value in (given or {}).items():
+        if key in secret_names and value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    try:
+        return plugin.settings_model.model_validate(merged)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(
+            [FieldError(("settings", *e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        ) from None
+
+
 def runtime_state(session: Session, plugin: Integration, *, box: SecretBox, instance: str) -> IntegrationState:
     """The settings a run uses, secrets in clear; refused when the credentials are bound to another instance."""
     row = session.get(IntegrationConfig, plugin.name)
@@ -160,4 +181,5 @@ def runtime_state(session: Session, plugin: Integration, *, box: SecretBox, inst
         entities=tuple(row.entities) if row is not None else (),
         settings=settings,
         instance=row.instance if row is not None else None,
+        tables=tables.all_rows(session, plugin),
     )

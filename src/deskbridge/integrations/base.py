@@ -16,6 +16,9 @@ mode. Extension points:
   becomes a :class:`RecordFailure` (the run goes on).
 - :meth:`Integration.checks` lists the prerequisites the integrator shows with a tick or a cross.
 - :meth:`Integration.rules` says how drafts are matched to desk records and what happens to vanished ones.
+- :attr:`Integration.tables` declares the integration's own tables (mappings kept in the desk, edited through
+  ``/api/integrations/{name}/{table}``); :meth:`Integration.check_rows` checks new rows against the desk.
+- :meth:`Integration.test_connection` answers the desk's "Test configuration" button.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 if TYPE_CHECKING:
-    from deskbridge.port.base import Desk
+    from deskbridge.exceptions import FieldError
+    from deskbridge.port.base import Desk, IntegrationState
 
 __all__ = [
     "INTERFACE_VERSION",
@@ -40,6 +44,8 @@ __all__ = [
     "RecordFailure",
     "SourceRecord",
     "SyncContext",
+    "TableSpec",
+    "build_context",
     "secret_fields",
 ]
 
@@ -59,6 +65,23 @@ class EntitySpec:
     name: str
     title: str
     resource: str
+
+
+@dataclass(slots=True, frozen=True)
+class TableSpec:
+    """A table an integration keeps in the desk, such as a mapping of source customers to desk customers.
+
+    Attributes:
+        name: Its name in URLs, e.g. ``"customer-mappings"``.
+        title: In words, for people.
+        row_model: Validates each row.
+        key: The fields that identify a row; posting a row with the same key replaces the stored one.
+    """
+
+    name: str
+    title: str
+    row_model: type[BaseModel]
+    key: tuple[str, ...]
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,6 +111,12 @@ class Draft:
         match: Values for the configured matching rules, e.g. ``{"serial_number": "ABC1"}``.
         only_when_empty: Fields that may only be filled in, never overwritten, on records that exist.
         label: How to name the record in logs and previews (defaults to the external id).
+        target_id: The desk record this draft is mapped to (by a mapping table), tried after the external link and
+            before the matching fields.
+        create_only: Fields written when the record is created, never on updates (e.g. the top level of new
+            customers).
+        warnings: Problems with single fields (a value that could not be converted); the record is still written
+            without them, and each warning is logged and counted.
     """
 
     external_id: str
@@ -95,6 +124,9 @@ class Draft:
     match: dict[str, Any] = field(default_factory=dict)
     only_when_empty: frozenset[str] = frozenset()
     label: str = ""
+    target_id: int | None = None
+    create_only: frozenset[str] = frozenset()
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,13 +156,25 @@ class MatchRules:
 
 @dataclass(slots=True)
 class SyncContext:
-    """What a sync may use: the desk, the integration's validated settings, and the run's options."""
+    """What a sync may use: the desk, the integration's validated settings and tables, and the run's options.
+
+    Attributes:
+        origin: ``"integrator"`` for the integrator's runs, ``"server"`` for the desk's "import now".
+        tables: The integration's tables (see :attr:`Integration.tables`), rows validated, by table name.
+        complete: Set it False in :meth:`Integration.extract` when the source listing was not complete: the
+            pipeline then deactivates nothing.
+        cache: Anything the integration wants to keep for the run (e.g. a client, lookups made once).
+    """
 
     desk: Desk
     settings: BaseModel
     instance: str = "default"
     preview: bool = False
     batch_size: int = 1000
+    origin: Literal["integrator", "server"] = "integrator"
+    tables: Mapping[str, Sequence[BaseModel]] = field(default_factory=dict)
+    complete: bool = True
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 class Integration(abc.ABC):
@@ -143,6 +187,27 @@ class Integration(abc.ABC):
     entities: ClassVar[tuple[EntitySpec, ...]]
     settings_model: ClassVar[type[BaseModel]]
     """Fields typed ``SecretStr`` are secrets: encrypted at rest and never shown by the desk."""
+    tables: ClassVar[tuple[TableSpec, ...]] = ()
+
+    def table(self, name: str) -> TableSpec:
+        """Return the table called ``name``; raise ``KeyError`` naming the known ones."""
+        for spec in self.tables:
+            if spec.name == name:
+                return spec
+        known = ", ".join(t.name for t in self.tables) or "none"
+        raise KeyError(f"{self.name} has no table {name!r}; it has {known}")
+
+    def check_rows(self, *, desk: Desk, table: str, rows: Sequence[BaseModel]) -> list[FieldError]:
+        """Check new rows of ``table`` against the desk (e.g. that the ids they name exist).
+
+        Returns:
+            One error per problem, located at ``(index, field)``; nothing is stored when there is any.
+        """
+        return []
+
+    def test_connection(self, *, settings: BaseModel) -> tuple[bool, str]:
+        """Try the connection the settings describe; return whether it works and, if not, why (never a secret)."""
+        return True, "this integration has no connection to test"
 
     def entity(self, name: str) -> EntitySpec:
         """Return the entity called ``name``; raise ``KeyError`` naming the known ones."""
@@ -176,3 +241,47 @@ def secret_fields(model: type[BaseModel]) -> frozenset[str]:
         if ann is SecretStr or SecretStr in getattr(ann, "__args__", ()):
             out.add(name)
     return frozenset(out)
+
+
+def build_context(
+    plugin: Integration,
+    state: IntegrationState,
+    *,
+    desk: Desk,
+    instance: str = "default",
+    preview: bool = False,
+    batch_size: int = 1000,
+    origin: Literal["integrator", "server"] = "integrator",
+) -> SyncContext:
+    """A run's context from the integration's stored state: settings and table rows validated by the plugin.
+
+    Raises:
+        ConfigurationError: The stored settings or a stored row no longer satisfy the plugin (e.g. after an upgrade).
+    """
+    from deskbridge.exceptions import ConfigurationError
+
+    def first(exc: ValidationError) -> str:
+        err = exc.errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+
+    try:
+        settings = plugin.settings_model.model_validate(dict(state.settings))
+    except ValidationError as exc:
+        raise ConfigurationError(f"the settings in the desk are not valid: {first(exc)}") from None
+    tables: dict[str, list[BaseModel]] = {}
+    for spec in plugin.tables:
+        rows = tables.setdefault(spec.name, [])
+        for index, raw in enumerate(state.tables.get(spec.name, ())):
+            try:
+                rows.append(spec.row_model.model_validate(raw))
+            except ValidationError as exc:
+                raise ConfigurationError(f"{spec.name} row {index + 1} is not valid: {first(exc)}") from None
+    return SyncContext(
+        desk=desk,
+        settings=settings,
+        instance=instance,
+        preview=preview,
+        batch_size=batch_size,
+        origin=origin,
+        tables=tables,
+    )

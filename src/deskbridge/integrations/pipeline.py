@@ -38,6 +38,7 @@ class PlannedChange:
     label: str
     diff: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     reason: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 Observer = Callable[[PlannedChange], None]
@@ -79,7 +80,9 @@ def sync_entity(
         step.run_batch(drafts)
         if on_progress is not None:
             on_progress(counts)
-    if rules.deactivate is not None:
+    if rules.deactivate is not None and not ctx.complete:
+        logger.warning("deactivate.skipped reason=the source listing was not complete; nothing is deactivated")
+    elif rules.deactivate is not None:
         step.deactivate_vanished(seen, rules.deactivate)
         if on_progress is not None:
             on_progress(counts)
@@ -117,6 +120,19 @@ class _Step:
             self.resource, integration=self.integration, external_ids=[d.external_id for d in drafts]
         )
         claimed = {rec["id"] for rec in found.values()}
+        targets: dict[str, int] = {}
+        for draft in drafts:
+            if draft.external_id not in found and draft.target_id is not None:
+                targets[draft.external_id] = draft.target_id
+        if targets:
+            mapped = self.desk.records(self.resource, ids=sorted(set(targets.values())))
+            for external_id, target in targets.items():
+                rec = mapped.get(target)
+                if rec is None:
+                    logger.warning("match.mapping_missing id=%s record=%s", external_id, target)
+                elif target not in claimed:
+                    found[external_id] = rec
+                    claimed.add(target)
         for name in self.rules.fields:
             wanted: dict[str, list[Draft]] = {}
             for draft in drafts:
@@ -147,10 +163,20 @@ class _Step:
         changes: list[tuple[Change, PlannedChange]] = []
         for draft in drafts:
             label = draft.label or draft.external_id
+            warnings = tuple(draft.warnings)
+            for warning in warnings:
+                logger.warning("record.field_skipped id=%s reason=%s", label, warning)
+            if warnings:
+                self.counts.extra["field_errors"] = self.counts.extra.get("field_errors", 0) + len(warnings)
             record = found.get(draft.external_id)
             if record is None:
                 planned = PlannedChange(
-                    "create", draft.external_id, None, label, {k: (None, v) for k, v in draft.data.items()}
+                    "create",
+                    draft.external_id,
+                    None,
+                    label,
+                    {k: (None, v) for k, v in draft.data.items()},
+                    warnings=warnings,
                 )
                 changes.append((Change(draft.data, draft.external_id), planned))
                 continue
@@ -159,7 +185,7 @@ class _Step:
             if not data and linked:
                 self.counts.unchanged += 1
                 continue
-            planned = PlannedChange("update", draft.external_id, record["id"], label, diff)
+            planned = PlannedChange("update", draft.external_id, record["id"], label, diff, warnings=warnings)
             changes.append((Change(data, draft.external_id, record["id"]), planned))
         self.apply(changes)
 
@@ -250,6 +276,8 @@ def plan_update(record: Mapping[str, Any], draft: Draft) -> tuple[dict[str, Any]
     data: dict[str, Any] = {}
     diff: dict[str, tuple[Any, Any]] = {}
     for key, new in draft.data.items():
+        if key in draft.create_only:
+            continue
         old = record.get(key)
         if key in _DICT_FIELDS and isinstance(new, Mapping):
             stored = {str(k).lower(): v for k, v in (old or {}).items()}

@@ -236,7 +236,7 @@ def check(
 ) -> None:
     """Each prerequisite with ✓ or ✗ and, for ✗, the reason; exit 1 if any ✗."""
     from deskbridge.integrations import registry
-    from deskbridge.integrations.base import Check, SyncContext
+    from deskbridge.integrations.base import Check, build_context
     from deskbridge.integrator.connect import open_desk
 
     config = _load(path)
@@ -255,12 +255,12 @@ def check(
                     checks.append(Check("enabled in the desk", state.enabled))
                     checks.append(Check("enabled for the integrator in the desk", state.integrator_enabled))
                     try:
-                        settings = plugin.settings_model.model_validate(dict(state.settings))
-                    except Exception as exc:  # noqa: BLE001 - shown as a failed prerequisite
-                        checks.append(Check("settings are valid", False, _first_error(exc)))
+                        ctx = build_context(plugin, state, desk=desk, instance=conn.name)
+                    except ConfigurationError as exc:
+                        checks.append(Check("settings are valid", False, str(exc)))
                     else:
                         checks.append(Check("settings are valid", True))
-                        checks.extend(plugin.checks(ctx=SyncContext(desk=desk, settings=settings, instance=conn.name)))
+                        checks.extend(plugin.checks(ctx=ctx))
                 except DeskbridgeError as exc:
                     checks.append(Check("integration is available", False, str(exc)))
                 out.print(f"[bold]{escape(name)}[/bold] ({escape(conn.name)})")
@@ -290,6 +290,11 @@ def _run(path: Path, *, integration: str | None, entity: str | None, preview: bo
     if not headless:
         _summary(results, preview=preview)
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def run_file(path: Path) -> int:
+    """Run a config file as ``run`` does (progress, summary); return the exit code. Used by ``deskbridge demo``."""
+    return _run(path, integration=None, entity=None, preview=False, headless=False)
 
 
 def _run_with_progress(

@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-import pydantic
-
 from deskbridge.exceptions import (
     AuthError,
     ConfigurationError,
@@ -28,7 +26,7 @@ from deskbridge.exceptions import (
     SyncError,
 )
 from deskbridge.integrations import registry
-from deskbridge.integrations.base import Integration, SyncContext
+from deskbridge.integrations.base import Integration, build_context
 from deskbridge.integrations.pipeline import PlannedChange, sync_entity
 from deskbridge.integrator.config import IntegratorConfig
 from deskbridge.integrator.connect import open_desk
@@ -128,7 +126,15 @@ def run_config(
             logger.info("instance.start instance=%s mode=%s", conn.name, conn.mode)
             for job in plan_jobs(desk, config, instance=conn.name, integration=integration, entity=entity):
                 results.append(
-                    run_entity(desk, job, config=config, instance=conn.name, preview=preview, progress=progress)
+                    run_entity(
+                        desk,
+                        job,
+                        lease_seconds=config.lease_seconds,
+                        batch_size=config.batch_size,
+                        instance=conn.name,
+                        preview=preview,
+                        progress=progress,
+                    )
                 )
         finally:
             desk.close()
@@ -139,12 +145,17 @@ def run_entity(
     desk: Desk,
     job: Job,
     *,
-    config: IntegratorConfig,
+    lease_seconds: int,
+    batch_size: int,
     instance: str,
     preview: bool = False,
     progress: Progress | None = None,
+    origin: Literal["integrator", "server"] = "integrator",
 ) -> EntityResult:
-    """Run one entity under its lease and record the outcome in the desk."""
+    """Run one entity under its lease and record the outcome in the desk.
+
+    The desk's "import now" runs through here too (``origin="server"``), so both take the same lease.
+    """
     result = EntityResult(instance, job.integration, job.entity, "skipped")
     if job.fail is not None or job.skip is not None:
         result.status = "failed" if job.fail else "skipped"
@@ -159,7 +170,7 @@ def run_entity(
         integration=job.integration,
         entity=job.entity,
         preview=preview,
-        lease_seconds=config.lease_seconds,
+        lease_seconds=lease_seconds,
     )
     result.run_id = ticket.id
     with log_context(run_id=str(ticket.id), integration=job.integration, entity=job.entity):
@@ -168,7 +179,18 @@ def run_entity(
             logger.info("run.skipped reason=%s", ticket.detail)
             return result
         logger.info("run.start preview=%s", preview)
-        _execute(desk, job, ticket, result, config=config, instance=instance, preview=preview, progress=progress)
+        _execute(
+            desk,
+            job,
+            ticket,
+            result,
+            lease_seconds=lease_seconds,
+            batch_size=batch_size,
+            instance=instance,
+            preview=preview,
+            progress=progress,
+            origin=origin,
+        )
         result.seconds = time.monotonic() - started
         c = result.counts
         logger.info(
@@ -191,23 +213,25 @@ def _execute(
     ticket: RunTicket,
     result: EntityResult,
     *,
-    config: IntegratorConfig,
+    lease_seconds: int,
+    batch_size: int,
     instance: str,
     preview: bool,
     progress: Progress | None,
+    origin: Literal["integrator", "server"],
 ) -> None:
     assert job.plugin is not None and job.state is not None
     status: Literal["succeeded", "failed"] = "failed"
     try:
-        with _heartbeat(desk, ticket, config.lease_seconds):
-            try:
-                settings = job.plugin.settings_model.model_validate(dict(job.state.settings))
-            except pydantic.ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise ConfigurationError(f"the settings in the desk are not valid: {where}: {first['msg']}") from None
-            ctx = SyncContext(
-                desk=desk, settings=settings, instance=instance, preview=preview, batch_size=config.batch_size
+        with _heartbeat(desk, ticket, lease_seconds):
+            ctx = build_context(
+                job.plugin,
+                job.state,
+                desk=desk,
+                instance=instance,
+                preview=preview,
+                batch_size=batch_size,
+                origin=origin,
             )
             on_change = result.preview.append if preview else None
             on_progress = (lambda counts: progress(job, counts)) if progress is not None else None

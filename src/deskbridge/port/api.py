@@ -102,6 +102,7 @@ class ApiDesk:
             entities=tuple(body["entities"]),
             settings=body["settings"],
             instance=body["instance"],
+            tables=body.get("tables") or {},
         )
 
     def linked(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -57,6 +57,8 @@ class IntegrationState:
     entities: tuple[str, ...]
     settings: Mapping[str, Any]
     instance: str | None = None
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    """The integration's own tables (mappings), rows by table name."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import String, delete, func, insert, select
+from sqlalchemy import JSON, String, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from deskbridge.desk import registry
@@ -85,12 +85,29 @@ def linked_ids(session: Session, res: Resource[Any], *, integration: str) -> dic
     return {ext: rid for ext, rid in rows}
 
 
-def find(session: Session, res: Resource[Any], *, by: str, values: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """Records whose text column ``by`` equals one of ``values`` ignoring case, keyed by the lower-cased value."""
-    column = res.model.__table__.columns.get(by)
+_JSON_LOOKUPS = ("fields", "custom_fields")
+
+
+def _lookup_column(res: Resource[Any], by: str) -> Any:
+    """The SQL expression for ``by``: a text column, or ``fields.<name>`` / ``custom_fields.<name>`` as text."""
+    columns = res.model.__table__.columns
+    head, dot, name = by.partition(".")
+    if dot and head in _JSON_LOOKUPS and head in columns and name:
+        return type_coerce(columns[head], JSON)[name].as_string()
+    column = columns.get(by)
     if column is None or not isinstance(column.type, String):
-        allowed = sorted(c.name for c in res.model.__table__.columns if isinstance(c.type, String))
+        allowed = sorted(c.name for c in columns if isinstance(c.type, String))
+        allowed += [f"{c}.<field name>" for c in _JSON_LOOKUPS if c in columns]
         raise ValidationError.single("by", msg=f"{res.name} cannot be looked up by {by!r}; use one of {allowed}")
+    return column
+
+
+def find(session: Session, res: Resource[Any], *, by: str, values: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Records whose field ``by`` equals one of ``values`` ignoring case, keyed by the lower-cased value.
+
+    ``by`` is a text column, or ``fields.<name>`` / ``custom_fields.<name>`` for a field value (compared as text).
+    """
+    column = _lookup_column(res, by)
     folded = sorted({v.strip().lower() for v in values if isinstance(v, str) and v.strip()})
     model: Any = res.model
     ids: dict[int, str] = {}

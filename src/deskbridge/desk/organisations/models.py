@@ -27,6 +27,8 @@ class Customer(RecordMixin, Base):
     name: Mapped[str] = mapped_column(String(255), index=True)
     top_level_id: Mapped[int | None] = mapped_column(ForeignKey("top_level.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    address: Mapped[str | None] = mapped_column(String(2000))
+    """The customer's main postal address as one text (sites have their own)."""
     default_site_id: Mapped[int | None] = mapped_column(
         ForeignKey("site.id", use_alter=True, ondelete="SET NULL"), index=True
     )

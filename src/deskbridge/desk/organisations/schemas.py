@@ -52,6 +52,7 @@ class CustomerCreate(WriteModel):
     name: Name
     top_level_id: Id | None = None
     active: bool = True
+    address: LongText | None = None
     default_site_name: Name = Field("Main", description="Name of the site created with the customer.")
 
 
@@ -61,6 +62,7 @@ class CustomerUpdate(WriteModel):
     name: Name | None = None
     top_level_id: Id | None = None
     active: bool | None = None
+    address: LongText | None = None
     default_site_id: Id | None = Field(None, description="One of this customer's sites.")
 
 
@@ -70,6 +72,7 @@ class CustomerRead(RecordRead):
     name: str
     top_level_id: int | None
     active: bool
+    address: str | None
     default_site_id: int | None
 
 

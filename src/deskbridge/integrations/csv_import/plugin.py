@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from deskbridge.exceptions import ConfigurationError, ConflictError
+from deskbridge.exceptions import ConfigurationError
 from deskbridge.integrations.base import (
     Check,
     Draft,
@@ -22,9 +22,10 @@ from deskbridge.integrations.base import (
     SourceRecord,
     SyncContext,
 )
+from deskbridge.integrations.common import asset_types
 from deskbridge.integrations.csv_import.reader import find_file, read_rows
 from deskbridge.integrations.csv_import.settings import CsvImportSettings, FileMapping
-from deskbridge.port.base import Change, Desk
+from deskbridge.port.base import Desk
 
 __all__ = ["CsvImport"]
 
@@ -195,26 +196,9 @@ class _Names:
         types = _values(rows, "asset_type") + ([mapping.default_asset_type] if mapping.default_asset_type else [])
         self.types: dict[str, Any] = {}
         if (types and "asset_type" in mapping.columns.values()) or mapping.default_asset_type:
-            self.types = {k: v[0]["id"] for k, v in desk.find("asset-types", by="name", values=types).items()}
-            self._create_types([t for t in dict.fromkeys(types) if t.strip().lower() not in self.types])
-
-    def _create_types(self, missing: list[str]) -> None:
-        if not missing:
-            return
-        if self.preview:
-            self.types.update({m.strip().lower(): f"(new asset type {m.strip()!r})" for m in missing})
-            return
-        data = [{"name": m.strip(), "asset_group_id": self.mapping.asset_group_id} for m in missing]
-        try:
-            applied = self.desk.apply("asset-types", integration=self.integration, changes=[Change(d) for d in data])
-            self.types.update({m.strip().lower(): a.record_id for m, a in zip(missing, applied, strict=True)})
-        except ConflictError:
-            # Another run created one of them meanwhile: look them up again.
-            found = self.desk.find("asset-types", by="name", values=missing)
-            self.types.update({k: v[0]["id"] for k, v in found.items()})
-            still = [m for m in missing if m.strip().lower() not in self.types]
-            if still:
-                raise
+            self.types = asset_types(
+                desk, types, group_id=mapping.asset_group_id, preview=preview, integration=integration
+            )
 
     def site(self, site: str, customer: str) -> int | None:
         if not site:
