@@ -1,13 +1,14 @@
 """The outbound HTTP engine: the only place deskbridge sends HTTP requests from.
 
-A framework-free library on httpx: clients with retries (backoff, jitter, ``Retry-After``), one log line per
-request with secrets redacted, transport errors converted to deskbridge errors, and the authorization methods as
-:class:`httpx.Auth` flows.
+A framework-free library on httpx: clients with retries (backoff, jitter, ``Retry-After``), request budgets shared
+per server (client-side rate limits), one log line per request with secrets redacted, transport errors converted to
+deskbridge errors, and the authorization methods as :class:`httpx.Auth` flows.
 """
 
 from __future__ import annotations
 
 from deskbridge.http.auth import ClientAuthMethod, ClientCredentialsAuth
+from deskbridge.http.budget import AsyncBudgetTransport, BudgetTransport, RequestBudget, budget_for
 from deskbridge.http.client import DEFAULT_RETRY, build_async_client, build_client, default_user_agent
 from deskbridge.http.log import AsyncLoggingTransport, LoggingTransport
 from deskbridge.http.redact import (
@@ -34,13 +35,17 @@ __all__ = [
     "IDEMPOTENT",
     "IDEMPOTENT_METHODS",
     "REDACTED",
+    "AsyncBudgetTransport",
     "AsyncLoggingTransport",
     "AsyncRetryTransport",
+    "BudgetTransport",
     "ClientAuthMethod",
     "ClientCredentialsAuth",
     "LoggingTransport",
+    "RequestBudget",
     "RetryPolicy",
     "RetryTransport",
+    "budget_for",
     "build_async_client",
     "build_client",
     "default_user_agent",

@@ -2,10 +2,10 @@
 
 The transport stack, outermost first::
 
-    RetryTransport  ->  LoggingTransport  ->  httpx.HTTPTransport (or the ``transport=`` given)
+    RetryTransport  ->  BudgetTransport (with ``budget=``)  ->  LoggingTransport  ->  httpx.HTTPTransport
 
-so each attempt is logged and every transport error leaves as a deskbridge error. Later layers (rate-limit budgets,
-the SSRF guard) slot in between.
+(or the ``transport=`` given, innermost), so each attempt takes a slot of the request budget, is logged, and every
+transport error leaves as a deskbridge error. Later layers (the SSRF guard) slot in between.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import httpx
 
 from deskbridge import __version__
+from deskbridge.http.budget import AsyncBudgetTransport, BudgetTransport, RequestBudget, WaitHook
 from deskbridge.http.log import AsyncLoggingTransport, LoggingTransport
 from deskbridge.http.redact import install_httpx_log_redaction
 from deskbridge.http.retry import AsyncRetryTransport, RetryPolicy, RetryTransport
@@ -47,6 +48,8 @@ def build_client(
     verify: ssl.SSLContext | bool = True,
     proxy: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    budget: RequestBudget | None = None,
+    on_budget_wait: WaitHook | None = None,
 ) -> httpx.Client:
     """Return an :class:`httpx.Client` with deskbridge's retries, request logging and error conversion.
 
@@ -63,10 +66,16 @@ def build_client(
         verify: TLS verification: ``True``, ``False`` or an :class:`ssl.SSLContext`. Ignored with ``transport``.
         proxy: A proxy URL for every request. Ignored with ``transport``.
         transport: The transport that sends bytes, e.g. :class:`httpx.MockTransport` in tests.
+        budget: The request budget every attempt (retries included) takes a slot from, usually the shared one from
+            :func:`~deskbridge.http.budget.budget_for`; ``None`` sends without one.
+        on_budget_wait: Called with the seconds a request is about to wait for its budget slot.
     """
     install_httpx_log_redaction()
     inner = transport if transport is not None else httpx.HTTPTransport(verify=verify, proxy=proxy)
-    stack = RetryTransport(LoggingTransport(inner), retry or RetryPolicy.never())
+    sender: httpx.BaseTransport = LoggingTransport(inner)
+    if budget is not None:
+        sender = BudgetTransport(sender, budget, on_wait=on_budget_wait)
+    stack = RetryTransport(sender, retry or RetryPolicy.never())
     return httpx.Client(
         base_url=base_url,
         auth=auth,
@@ -88,11 +97,16 @@ def build_async_client(
     verify: ssl.SSLContext | bool = True,
     proxy: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    budget: RequestBudget | None = None,
+    on_budget_wait: WaitHook | None = None,
 ) -> httpx.AsyncClient:
     """Return an :class:`httpx.AsyncClient` built like :func:`build_client` (same arguments)."""
     install_httpx_log_redaction()
     inner = transport if transport is not None else httpx.AsyncHTTPTransport(verify=verify, proxy=proxy)
-    stack = AsyncRetryTransport(AsyncLoggingTransport(inner), retry or RetryPolicy.never())
+    sender: httpx.AsyncBaseTransport = AsyncLoggingTransport(inner)
+    if budget is not None:
+        sender = AsyncBudgetTransport(sender, budget, on_wait=on_budget_wait)
+    stack = AsyncRetryTransport(sender, retry or RetryPolicy.never())
     return httpx.AsyncClient(
         base_url=base_url,
         auth=auth,

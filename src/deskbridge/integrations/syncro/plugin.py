@@ -1,0 +1,413 @@
+"""SyncroMSP: customers and assets into the desk (seed 003).
+
+Customers are matched by their external link, then a customer mapping row, then exact name (ignoring case) with a
+desk customer; the rest are created (with their default site, under the configured top level). Assets are matched
+by link, then by the configured matching field (excluded and empty values never match); their site is the mapping
+row's, else the linked or name-matched customer's default site, else ``default_site_id``; their type is the desk
+asset type of the same name, created in ``default_asset_group_id`` when missing. Field mappings copy core or custom
+SyncroMSP values into asset fields and custom fields, converted to each field's kind.
+
+Every run lists everything (SyncroMSP has no "changed since" filter for these); records whose mapped values did not
+change cause no write. Linked assets that vanished from a *complete* listing are deactivated in integrator runs
+when ``deactivate_deleted_assets`` is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from deskbridge.exceptions import FieldError
+from deskbridge.integrations.base import (
+    Check,
+    Draft,
+    EntitySpec,
+    Integration,
+    MatchRules,
+    RecordFailure,
+    SourceRecord,
+    SyncContext,
+    TableSpec,
+)
+from deskbridge.integrations.common import asset_types
+from deskbridge.integrations.syncro import fields as fieldmap
+from deskbridge.integrations.syncro.client import SyncroClient
+from deskbridge.integrations.syncro.settings import (
+    CORE_ASSET_TARGETS,
+    CustomerMapping,
+    FieldMapping,
+    SyncroSettings,
+)
+from deskbridge.port.base import Desk
+
+__all__ = ["Syncro", "customer_name"]
+
+CUSTOMER_MAPPINGS = "customer-mappings"
+FIELD_MAPPINGS = "field-mappings"
+
+
+def customer_name(raw: Mapping[str, Any]) -> str:
+    """A Syncro customer's name in the desk: the business name, else first + last name, else its id."""
+    business = str(raw.get("business_name") or "").strip()
+    if business:
+        return business
+    person = " ".join(str(raw.get(k) or "").strip() for k in ("firstname", "lastname")).strip()
+    return person or f"SyncroMSP customer {raw.get('id')}"
+
+
+def _address(raw: Mapping[str, Any]) -> str | None:
+    street = ", ".join(str(raw.get(k) or "").strip() for k in ("address", "address_2") if raw.get(k))
+    town = " ".join(str(raw.get(k) or "").strip() for k in ("city", "state", "zip") if raw.get(k))
+    text = ", ".join(p for p in (street, town) if p)
+    return text or None
+
+
+def _settings(ctx: SyncContext) -> SyncroSettings:
+    settings = ctx.settings
+    assert isinstance(settings, SyncroSettings)
+    return settings
+
+
+def _client(ctx: SyncContext) -> SyncroClient:
+    client = ctx.cache.get("client")
+    if client is None:
+        client = ctx.cache["client"] = open_client(_settings(ctx))
+    assert isinstance(client, SyncroClient)
+    return client
+
+
+def open_client(settings: SyncroSettings) -> SyncroClient:
+    """A client for the tenant the settings name."""
+    return SyncroClient(
+        settings.url,
+        settings.api_key.get_secret_value(),
+        per_page=settings.per_page,
+        budget=(settings.requests_per_minute, 60.0),
+    )
+
+
+class Syncro(Integration):
+    """SyncroMSP customers and assets."""
+
+    name = "syncro"
+    title = "SyncroMSP"
+    entities = (
+        EntitySpec("customers", "Customers", "customers"),
+        EntitySpec("assets", "Assets", "assets"),
+    )
+    settings_model = SyncroSettings
+    tables = (
+        TableSpec(CUSTOMER_MAPPINGS, "Customer mappings", CustomerMapping, ("syncro_customer_id",)),
+        TableSpec(FIELD_MAPPINGS, "Asset field mappings", FieldMapping, ("target_kind", "target")),
+    )
+
+    # ------------------------------------------------------------------------------------- admin actions
+
+    def test_connection(self, *, settings: BaseModel) -> tuple[bool, str]:
+        """Ask SyncroMSP who the key belongs to."""
+        assert isinstance(settings, SyncroSettings)
+        with open_client(settings) as client:
+            return client.test_connection()
+
+    def check_rows(self, *, desk: Desk, table: str, rows: Sequence[BaseModel]) -> list[FieldError]:
+        """Mappings must name desk records that exist; field mappings desk fields that exist."""
+        if table == CUSTOMER_MAPPINGS:
+            return _check_customer_mappings(desk, [r for r in rows if isinstance(r, CustomerMapping)])
+        return _check_field_mappings(desk, [r for r in rows if isinstance(r, FieldMapping)])
+
+    def checks(self, *, ctx: SyncContext) -> list[Check]:
+        """The connection, and the desk records the settings name."""
+        settings = _settings(ctx)
+        ok, detail = self.test_connection(settings=settings)
+        out = [Check("SyncroMSP answers with this API key", ok, detail)]
+        for label, resource, rid in (
+            ("top level", "top-levels", settings.top_level_id),
+            ("default site", "sites", settings.default_site_id),
+            ("default asset group", "asset-groups", settings.default_asset_group_id),
+        ):
+            if rid is not None:
+                found = bool(ctx.desk.records(resource, ids=[rid]))
+                out.append(Check(f"{label} {rid} exists", found, "" if found else "not in the desk"))
+        return out
+
+    # ------------------------------------------------------------------------------------------ contract
+
+    def rules(self, *, ctx: SyncContext, entity: str) -> MatchRules:
+        """Customers by name; assets by the matching field; vanished assets deactivated when asked."""
+        settings = _settings(ctx)
+        if entity == "customers":
+            return MatchRules(fields=("name",))
+        deactivate = settings.deactivate_deleted_assets and ctx.origin == "integrator"
+        return MatchRules(
+            fields=(settings.asset_matching_field,),
+            exclusions=frozenset(v.strip().lower() for v in settings.asset_matching_exclusions),
+            deactivate={"active": False} if deactivate else None,
+        )
+
+    def extract(self, *, ctx: SyncContext, entity: str) -> Iterator[SourceRecord]:
+        """Stream every customer (disabled ones included) or every asset, page by page."""
+        client = _client(ctx)
+        listing = client.iter_customers(include_disabled=True) if entity == "customers" else client.iter_assets()
+        for raw in listing:
+            yield SourceRecord(str(raw["id"]), raw)
+        if not listing.complete:
+            ctx.complete = False
+
+    def transform(self, *, ctx: SyncContext, entity: str, batch: Sequence[SourceRecord]) -> list[Draft | RecordFailure]:
+        """Syncro records → desk drafts."""
+        if entity == "customers":
+            return _customers(ctx, batch)
+        return _Assets(ctx).drafts(batch)
+
+
+# ------------------------------------------------------------------------------------------------ customers
+
+
+def _customer_mappings(ctx: SyncContext) -> dict[int, CustomerMapping]:
+    rows = ctx.tables.get(CUSTOMER_MAPPINGS, ())
+    return {r.syncro_customer_id: r for r in rows if isinstance(r, CustomerMapping)}
+
+
+def _customers(ctx: SyncContext, batch: Sequence[SourceRecord]) -> list[Draft | RecordFailure]:
+    settings = _settings(ctx)
+    mappings = _customer_mappings(ctx)
+    # Several Syncro customers may map onto one desk customer (one per site): the lowest id keeps it in step.
+    owner: dict[int, int] = {}
+    for syncro_id, row in sorted(mappings.items()):
+        owner.setdefault(row.customer_id, syncro_id)
+    out: list[Draft | RecordFailure] = []
+    for rec in batch:
+        raw = rec.raw
+        name = customer_name(raw)
+        data: dict[str, Any] = {"name": name, "active": not bool(raw.get("disabled")), "address": _address(raw)}
+        create_only: frozenset[str] = frozenset()
+        if settings.top_level_id is not None:
+            data["top_level_id"] = settings.top_level_id
+            create_only = frozenset({"top_level_id"})
+        mapping = mappings.get(int(raw["id"]))
+        if mapping is not None and owner.get(mapping.customer_id) != int(raw["id"]):
+            continue  # shares its desk customer with a lower Syncro id, which keeps it in step
+        out.append(
+            Draft(
+                rec.external_id,
+                data,
+                match={"name": name},
+                label=name,
+                target_id=mapping.customer_id if mapping else None,
+                create_only=create_only,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- assets
+
+
+class _Assets:
+    """Assets of one batch: sites, types and field values resolved with a few batch lookups."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self.settings = _settings(ctx)
+        self.desk = ctx.desk
+        self.mappings = _customer_mappings(ctx)
+        self.field_mappings = [r for r in ctx.tables.get(FIELD_MAPPINGS, ()) if isinstance(r, FieldMapping)]
+        self.targets = self._targets()
+        self.answers = self._answers()
+
+    def _targets(self) -> dict[str, fieldmap.Target]:
+        """The desk fields the field mappings write, with their kinds (looked up once a run)."""
+        cached = self.ctx.cache.get("targets")
+        if isinstance(cached, dict):
+            return cached
+        targets: dict[str, fieldmap.Target] = {}
+        for resource, kind in (("asset-fields", "asset_field"), ("custom-fields", "custom_field")):
+            names = [
+                m.target for m in self.field_mappings if m.target_kind == kind and m.target not in CORE_ASSET_TARGETS
+            ]
+            if names:
+                for key, recs in self.desk.find(resource, by="name", values=names).items():
+                    rec = recs[0]
+                    targets[f"{kind}:{key}"] = fieldmap.Target(str(rec["kind"]), tuple(rec.get("options") or ()))
+        self.ctx.cache["targets"] = targets
+        return targets
+
+    def _answers(self) -> fieldmap.Answers:
+        """SyncroMSP's dropdown answers by custom field name, read once a run when a mapping needs them."""
+        cached = self.ctx.cache.get("answers")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        answers: dict[str, dict[str, str]] = {}
+        if any(m.source_type == "dropdown" and m.source_kind == "custom" for m in self.field_mappings):
+            body = _client(self.ctx).get_settings()
+            assets = body.get("assets") or {}
+            names = {
+                str(f.get("id")): str(f.get("name", "")).strip().lower() for f in assets.get("asset_type_fields") or []
+            }
+            for answer in assets.get("asset_type_field_answers") or []:
+                field_name = names.get(str(answer.get("asset_type_field_id")))
+                if field_name:
+                    answers.setdefault(field_name, {})[str(answer.get("id"))] = str(answer.get("value", ""))
+        self.ctx.cache["answers"] = answers
+        return answers
+
+    def drafts(self, batch: Sequence[SourceRecord]) -> list[Draft | RecordFailure]:
+        sites = self._sites(batch)
+        types = asset_types(
+            self.desk,
+            [str(r.raw.get("asset_type") or "") for r in batch],
+            group_id=self.settings.default_asset_group_id,
+            preview=self.ctx.preview,
+            integration="syncro",
+        )
+        out: list[Draft | RecordFailure] = []
+        for rec in batch:
+            raw = rec.raw
+            name = str(raw.get("name") or "").strip() or f"SyncroMSP asset {rec.external_id}"
+            site_id = sites.get(rec.external_id) or self.settings.default_site_id
+            if site_id is None:
+                out.append(
+                    RecordFailure(
+                        rec.external_id,
+                        f"{name}: its SyncroMSP customer {raw.get('customer_id')} is not mapped or matched to a desk "
+                        "customer and no default_site_id is set",
+                    )
+                )
+                continue
+            type_name = str(raw.get("asset_type") or "").strip()
+            type_id = types.get(type_name.lower())
+            if type_id is None:
+                out.append(RecordFailure(rec.external_id, f"{name}: it has no asset type in SyncroMSP"))
+                continue
+            data: dict[str, Any] = {"name": name, "site_id": site_id, "asset_type_id": type_id, "active": True}
+            serial = str(raw.get("asset_serial") or "").strip()
+            if serial:
+                data["serial_number"] = serial
+            only_when_empty, warnings = self._map_fields(raw, data)
+            match_key = self.settings.asset_matching_field
+            head, _, rest = match_key.partition(".")
+            value = data.get(head, {}).get(rest) if rest else data.get(match_key)
+            out.append(
+                Draft(
+                    rec.external_id,
+                    data,
+                    match={match_key: value if isinstance(value, str) else None},
+                    only_when_empty=only_when_empty,
+                    label=name,
+                    warnings=warnings,
+                )
+            )
+        return out
+
+    def _map_fields(self, raw: Mapping[str, Any], data: dict[str, Any]) -> tuple[frozenset[str], list[str]]:
+        only_when_empty: set[str] = set()
+        warnings: list[str] = []
+        properties = raw.get("properties") or {}
+        for mapping in self.field_mappings:
+            if mapping.target in CORE_ASSET_TARGETS and mapping.target_kind == "asset_field":
+                target = fieldmap.Target("text")
+            else:
+                found = self.targets.get(f"{mapping.target_kind}:{mapping.target.strip().lower()}")
+                if found is None:
+                    warnings.append(f"{mapping.target}: no desk {mapping.target_kind.replace('_', ' ')} has this name")
+                    continue
+                target = found
+            if mapping.source_kind == "core":
+                value = fieldmap.read_path(raw, mapping.source)
+            else:
+                value = fieldmap.read_custom(properties if isinstance(properties, Mapping) else {}, mapping.source)
+            try:
+                converted = fieldmap.convert(
+                    value,
+                    source_type=mapping.source_type,
+                    target=target,
+                    answers=self.answers.get(mapping.source.strip().lower()),
+                )
+            except fieldmap.FieldValueError as exc:
+                warnings.append(f"{mapping.target} (from {mapping.source}): {exc}")
+                continue
+            if converted is None:
+                continue
+            key = mapping.desk_key
+            head, _, rest = key.partition(".")
+            if rest:
+                data.setdefault(head, {})[rest] = converted
+            else:
+                data[key] = converted
+            if mapping.only_when_empty:
+                only_when_empty.add(key)
+        return frozenset(only_when_empty), warnings
+
+    def _sites(self, batch: Sequence[SourceRecord]) -> dict[str, int]:
+        """Each asset's site: mapping row, else linked customer's default site, else name-matched customer's."""
+        by_customer: dict[int, int] = {}
+        customer_ids = {int(r.raw["customer_id"]) for r in batch if r.raw.get("customer_id") is not None}
+        for cid in customer_ids:
+            row = self.mappings.get(cid)
+            if row is not None:
+                by_customer[cid] = row.site_id
+        rest = sorted(customer_ids - set(by_customer))
+        if rest:
+            linked = self.desk.linked("customers", integration="syncro", external_ids=[str(c) for c in rest])
+            for ext, customer in linked.items():
+                if customer.get("default_site_id"):
+                    by_customer[int(ext)] = int(customer["default_site_id"])
+        names: dict[int, str] = {}
+        for rec in batch:
+            raw_id = rec.raw.get("customer_id")
+            embedded = rec.raw.get("customer")
+            if raw_id is not None and int(raw_id) not in by_customer and isinstance(embedded, Mapping):
+                names[int(raw_id)] = customer_name(embedded)
+        if names:
+            found = self.desk.find("customers", by="name", values=list(names.values()))
+            for cid, name in names.items():
+                for candidate in found.get(name.lower(), []):
+                    if candidate.get("default_site_id"):
+                        by_customer[cid] = int(candidate["default_site_id"])
+                        break
+        out: dict[str, int] = {}
+        for rec in batch:
+            raw_id = rec.raw.get("customer_id")
+            if raw_id is not None and int(raw_id) in by_customer:
+                out[rec.external_id] = by_customer[int(raw_id)]
+        return out
+
+
+# --------------------------------------------------------------------------------------------- row checks
+
+
+def _check_customer_mappings(desk: Desk, rows: Sequence[CustomerMapping]) -> list[FieldError]:
+    customers = desk.records("customers", ids=[r.customer_id for r in rows])
+    sites = desk.records("sites", ids=[r.site_id for r in rows])
+    errors = []
+    for index, row in enumerate(rows):
+        if row.customer_id not in customers:
+            errors.append(FieldError((index, "customer_id"), f"no desk customer has id {row.customer_id}"))
+        site = sites.get(row.site_id)
+        if site is None:
+            errors.append(FieldError((index, "site_id"), f"no desk site has id {row.site_id}"))
+        elif row.customer_id in customers and site["customer_id"] != row.customer_id:
+            errors.append(
+                FieldError((index, "site_id"), f"site {row.site_id} belongs to customer {site['customer_id']}")
+            )
+    return errors
+
+
+def _check_field_mappings(desk: Desk, rows: Sequence[FieldMapping]) -> list[FieldError]:
+    errors = []
+    wanted: dict[str, list[tuple[int, FieldMapping]]] = {}
+    for index, row in enumerate(rows):
+        if row.target_kind == "asset_field" and row.target in CORE_ASSET_TARGETS:
+            continue
+        resource = "asset-fields" if row.target_kind == "asset_field" else "custom-fields"
+        wanted.setdefault(resource, []).append((index, row))
+    for resource, items in wanted.items():
+        found = desk.find(resource, by="name", values=[r.target for _, r in items])
+        for index, row in items:
+            if row.target.strip().lower() not in found:
+                what = "asset field" if row.target_kind == "asset_field" else "custom field"
+                hint = f" (or one of {', '.join(CORE_ASSET_TARGETS)})" if row.target_kind == "asset_field" else ""
+                errors.append(FieldError((index, "target"), f"no desk {what} is named {row.target!r}{hint}"))
+    return errors
