@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,6 +37,15 @@ def _integrator_app() -> typer.Typer:
 
 
 app.add_typer(_integrator_app(), name="integrator")
+
+
+def _sandbox_app() -> typer.Typer:
+    from deskbridge.sandbox.cli import app as sandbox_app  # Typer only; the emulators load when a command runs
+
+    return sandbox_app
+
+
+app.add_typer(_sandbox_app(), name="sandbox")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -100,6 +110,25 @@ def serve(
 
 
 @app.command()
+def demo(
+    folder: Annotated[Path, typer.Option(help="Folder of its own for the demo's desk, config and logs.")] = Path(
+        "deskbridge-demo"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the desk.")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the SyncroMSP sandbox.")] = 8811,
+    customers: Annotated[int, typer.Option(min=1, max=100_000, help="Customers in the sandbox.")] = 60,
+    assets: Annotated[int, typer.Option(min=0, max=1_000_000, help="Assets in the sandbox.")] = 600,
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox's generated data.")] = 1,
+    serve: Annotated[bool, typer.Option(help="Keep the desk serving after the import, until Ctrl-C.")] = True,
+) -> None:
+    """Try it all: a SyncroMSP sandbox, a desk on SQLite, the integration configured, the integrator run."""
+    from deskbridge.demo import DemoOptions, run_demo
+
+    options = DemoOptions(folder, port, sandbox_port, customers, assets, seed, serve)
+    run_demo(options, out)
+
+
+@app.command()
 def init(
     agent: Annotated[str, typer.Option(help="Name of the API-only admin agent the integrator logs in as.")],
     url: Annotated[str, typer.Option(help="URL the desk is reached at.")] = "",
@@ -140,6 +169,7 @@ def init(
         out.print("client_secret: (issued before; run `deskbridge integrator-secret` to make a new one)")
     out.print(f"api_url:       {base}/api")
     out.print(f"auth_url:      {base}/auth")
+    out.print(f"desk_url:      {base}  (the integrator config's desk_url)")
 
 
 @app.command("integrator-secret")

@@ -78,9 +78,7 @@ def import_now(
     """Run ``entity`` of the integration now, as the integrator would, and answer what it did or would do."""
     plugin = registry.get(name)
     options = body or ImportRequest()
-    out = imports.import_now(
-        db, plugin, entity, box=_box(request), preview=options.preview, limit=options.limit
-    )
+    out = imports.import_now(db, plugin, entity, box=_box(request), preview=options.preview, limit=options.limit)
     return ORJSONResponse(out)
 
 

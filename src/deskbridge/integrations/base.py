@@ -176,6 +176,14 @@ class SyncContext:
     complete: bool = True
     cache: dict[str, Any] = field(default_factory=dict)
 
+    def close(self) -> None:
+        """Close what the integration kept in :attr:`cache` (clients, files); the runner calls it after a run."""
+        for value in self.cache.values():
+            closer = getattr(value, "close", None)
+            if callable(closer):
+                closer()
+        self.cache.clear()
+
 
 class Integration(abc.ABC):
     """Base class of every integration plugin (interface version 1)."""

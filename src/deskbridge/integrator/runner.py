@@ -235,9 +235,12 @@ def _execute(
             )
             on_change = result.preview.append if preview else None
             on_progress = (lambda counts: progress(job, counts)) if progress is not None else None
-            result.counts = sync_entity(
-                job.plugin, ctx, job.entity, run=ticket, on_change=on_change, on_progress=on_progress
-            )
+            try:
+                result.counts = sync_entity(
+                    job.plugin, ctx, job.entity, run=ticket, on_change=on_change, on_progress=on_progress
+                )
+            finally:
+                ctx.close()
         status = "succeeded"
     except (SyncError, ConfigurationError, InputError, AuthError) as exc:  # LeaseLostError included
         result.error = str(exc)

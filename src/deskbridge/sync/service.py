@@ -106,6 +106,8 @@ def find(session: Session, res: Resource[Any], *, by: str, values: Sequence[str]
     """Records whose field ``by`` equals one of ``values`` ignoring case, keyed by the lower-cased value.
 
     ``by`` is a text column, or ``fields.<name>`` / ``custom_fields.<name>`` for a field value (compared as text).
+    Case is folded by the database's ``lower()``: ASCII letters only on SQLite and on PostgreSQL's C locale, so
+    ``"GARCÍA"`` does not find ``"García"`` there (a known limit; the values themselves are compared exactly).
     """
     column = _lookup_column(res, by)
     folded = sorted({v.strip().lower() for v in values if isinstance(v, str) and v.strip()})
