@@ -15,6 +15,7 @@ when ``deactivate_deleted_assets`` is on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,7 +34,7 @@ from deskbridge.integrations.base import (
 )
 from deskbridge.integrations.common import asset_types
 from deskbridge.integrations.syncro import fields as fieldmap
-from deskbridge.integrations.syncro.client import SyncroClient
+from deskbridge.integrations.syncro.client import SYNCRO_RETRY, SyncroClient
 from deskbridge.integrations.syncro.settings import (
     CORE_ASSET_TARGETS,
     CustomerMapping,
@@ -78,13 +79,15 @@ def _client(ctx: SyncContext) -> SyncroClient:
     return client
 
 
-def open_client(settings: SyncroSettings) -> SyncroClient:
-    """A client for the tenant the settings name."""
+def open_client(settings: SyncroSettings, *, quick: bool = False) -> SyncroClient:
+    """A client for the tenant the settings name; ``quick`` (the test button) retries once and waits less."""
+    extra: dict[str, Any] = {"retry": replace(SYNCRO_RETRY, max_attempts=2), "timeout": 15.0} if quick else {}
     return SyncroClient(
         settings.url,
         settings.api_key.get_secret_value(),
         per_page=settings.per_page,
         budget=(settings.requests_per_minute, 60.0),
+        **extra,
     )
 
 
@@ -108,7 +111,7 @@ class Syncro(Integration):
     def test_connection(self, *, settings: BaseModel) -> tuple[bool, str]:
         """Ask SyncroMSP who the key belongs to."""
         assert isinstance(settings, SyncroSettings)
-        with open_client(settings) as client:
+        with open_client(settings, quick=True) as client:
             return client.test_connection()
 
     def check_rows(self, *, desk: Desk, table: str, rows: Sequence[BaseModel]) -> list[FieldError]:
