@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, delete, func, insert, select
+from sqlalchemy import String, delete, func, select
 from sqlalchemy.orm import Session
 
 from deskbridge.desk import bulk, registry
@@ -170,8 +170,9 @@ def _write_links(
     stale = [link_id for link_id, rid in taken if rid in records]
     for chunk in _chunks(stale):
         session.execute(delete(table).where(table.c.id.in_(chunk)))
-    session.execute(
-        insert(table),
+    bulk.insert_many(
+        session,
+        table,
         [
             {"integration": integration, "entity": entity, "external_id": ext, "record_id": rid}
             for ext, rid in missing.items()
