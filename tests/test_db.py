@@ -97,6 +97,18 @@ def test_sqlite_bind_fast_path_matches_the_generic_one(value: datetime | None) -
     assert fast(value) == generic(value)
 
 
+def test_sqlite_bind_fast_path_renders_a_repeated_stamp_like_a_new_one() -> None:
+    # It remembers the last datetime it rendered (the rows of a bulk insert share their stamps).
+    dialect = sqlite.dialect()
+    impl = UTCDateTime().dialect_impl(dialect)
+    fast = impl.bind_processor(dialect)
+    generic = TypeDecorator.bind_processor(impl, dialect)
+    assert fast is not None and generic is not None
+    stamp = datetime(2026, 11, 23, 4, 33, 14, 5, tzinfo=timezone(timedelta(hours=2)))
+    values = [stamp, stamp, None, stamp, datetime(2026, 11, 23, 2, 33, 14), stamp, None, None]
+    assert [fast(v) for v in values] == [generic(v) for v in values]
+
+
 @pytest.mark.parametrize(
     "value",
     [

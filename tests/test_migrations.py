@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from deskbridge import migrate
@@ -23,6 +25,7 @@ def test_migrations_match_models_and_are_idempotent(backend: str, database_url_f
     assert before is None and after == migrate.head_revision()
     assert migrate.upgrade(db) == (after, after)
     with db.engine.connect() as conn:
+        assert migrate.current_revision(db) == MigrationContext.configure(conn).get_current_revision() == after
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
         names = set(inspect(conn).get_table_names())
         if db.is_sqlite:
@@ -43,3 +46,24 @@ def test_downgrade_removes_everything(backend: str, database_url_factory: Any) -
         left = set(inspect(conn).get_table_names()) - {"alembic_version"}
     db.dispose()
     assert left == set()
+
+
+def test_head_revision_agrees_with_alembic() -> None:
+    # migrate.head_revision() reads the migration files without Alembic (a cheaper start for the integrator).
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrate._HERE))
+    assert migrate.head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_reading_the_revision_does_not_import_alembic() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tempfile; from sqlalchemy.engine import make_url; from deskbridge import migrate; "
+        "from deskbridge.db import Database; "
+        "db = Database(make_url('sqlite:///' + tempfile.mkdtemp() + '/x.db')); "
+        "print(migrate.current_revision(db), migrate.head_revision(), 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["None", migrate.head_revision(), "False"]

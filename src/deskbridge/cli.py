@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,10 +12,12 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from deskbridge import API_VERSION, __version__
-from deskbridge.config import Settings, load_settings
 from deskbridge.db import Database
 from deskbridge.exceptions import ConfigurationError, DeskbridgeError
 from deskbridge.gc_tuning import tune_gc
+
+if TYPE_CHECKING:
+    from deskbridge.config import Settings
 
 __all__ = ["app", "main"]
 
@@ -51,6 +53,13 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def _settings() -> Settings:
+    # pydantic-settings is imported only by the desk's own commands, not by `deskbridge integrator ...`.
+    from deskbridge.config import load_settings
+
+    return load_settings()
+
+
 def _database(settings: Settings) -> Database:
     return Database(settings.url)
 
@@ -82,7 +91,7 @@ def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest version."""
     from deskbridge import migrate
 
-    db = _database(load_settings())
+    db = _database(_settings())
     before, after = migrate.upgrade(db)
     if before == after:
         out.print(f"[green]schema is current[/green] ({after})")
@@ -100,7 +109,7 @@ def serve(
 
     from deskbridge.app import create_app
 
-    settings = load_settings()
+    settings = _settings()
     db = _database(settings)
     _upgrade(db)
     application = create_app(settings, database=db)
@@ -137,7 +146,7 @@ def init(
     from deskbridge.auth import service as auth_service
     from deskbridge.desk.people.models import Agent
 
-    settings = load_settings()
+    settings = _settings()
     agent = agent.strip()
     if not agent or len(agent) > 255 or "\x00" in agent:
         raise ConfigurationError("--agent: give a name of 1 to 255 characters")
@@ -178,7 +187,7 @@ def integrator_secret() -> None:
     from deskbridge.auth import service as auth_service
     from deskbridge.exceptions import ConflictError
 
-    settings = load_settings()
+    settings = _settings()
     db = _database(settings)
     _upgrade(db)
     with db.session() as session:

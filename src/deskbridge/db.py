@@ -70,14 +70,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite" or generic is None:
             return generic
         fallback = generic
+        # The last datetime rendered and its text: the rows of a bulk insert share their time stamps.
+        last: tuple[object, str] = (object(), "")
 
         def process(value: Any) -> Any:
+            nonlocal last
+            seen, text = last
+            if value is seen:
+                return text
             if type(value) is not datetime:
                 return fallback(value)
             if value.tzinfo is None:
-                return value.isoformat(" ", "microseconds")
-            # In UTC the offset isoformat appends is always "+00:00"; the dialect's format has none.
-            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
+                text = value.isoformat(" ", "microseconds")
+            else:
+                # In UTC the offset isoformat appends is always "+00:00"; the dialect's format has none.
+                text = value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
+            last = (value, text)
+            return text
 
         return process
 

@@ -69,3 +69,19 @@ def test_reads_by_id_return_exactly_the_records_asked_for(desk: Desk) -> None:
             assert sorted(rows) == existing
             links = link_service.external_ids(session, entity=groups.name, record_ids=wanted)
             assert links == {i: {"it": f"x{i}"} for i in existing}
+
+
+def test_records_created_together_share_their_stamps_and_links_get_theirs(desk: Desk) -> None:
+    groups = AssetGroupResource()
+    integration = unique("stamps")
+    with desk.db.session() as session:
+        written = groups.upsert_many(session, items=[{"name": unique("g")} for _ in range(3)])
+        ids = [w.record_id for w in written]
+        links = [{"integration": integration, "entity": "groups", "external_id": str(i), "record_id": i} for i in ids]
+        bulk.insert_many(session, bulk.table(ExternalLink), links)
+    with desk.db.session(write=False) as session:
+        query = select(AssetGroup.created_at, AssetGroup.updated_at).where(AssetGroup.id.in_(ids))
+        stamps = set(session.execute(query))
+        linked = list(session.scalars(select(ExternalLink.created_at).where(ExternalLink.integration == integration)))
+    assert len(stamps) == 1 and None not in next(iter(stamps))
+    assert len(linked) == 3 and None not in linked

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from deskbridge.desk.links.models import ExternalLink
 from deskbridge.exceptions import LeaseLostError
 from deskbridge.integrator import runner
 from deskbridge.integrator.config import IntegratorConfig
@@ -264,6 +266,45 @@ def test_applying_the_same_batch_twice_makes_no_duplicate(scene: Scene) -> None:
     assert [a.created for a in first] == [True] * 3
     assert [a.created for a in second] == [False] * 3
     assert [a.record_id for a in first] == [a.record_id for a in second]
+
+
+def _next_asset_id(desk: Desk) -> int:
+    with desk.db.session() as session:
+        if desk.backend == "sqlite":
+            return int(session.scalar(text("SELECT coalesce(max(id), 0) + 1 FROM asset")) or 1)
+        sequence = session.scalar(text("SELECT pg_get_serial_sequence('asset', 'id')"))
+        last, called = session.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
+        return int(last) + 1 if called else int(last)
+
+
+def test_links_follow_the_records_they_are_written_to(scene: Scene) -> None:
+    integration = f"relink-{scene.prefix}"
+    r = scene.desk.admin.post("/api/asset-types", json={"name": f"Relink-{scene.prefix}"})
+    base = {"asset_type_id": r.json()["id"], "site_id": scene.site_id}
+
+    def apply(*changes: Change) -> list[int]:
+        return [a.record_id for a in scene.port.apply("assets", integration=integration, changes=list(changes))]
+
+    def links() -> dict[str, int]:
+        return scene.port.linked_ids("assets", integration=integration)
+
+    a, b = apply(Change({**base, "name": "A"}, "e1"), Change({**base, "name": "B"}, "e2"))
+    assert links() == {"e1": a, "e2": b}
+    # e1 now stands for B: its link moves there, and B's old link (e2) goes.
+    assert apply(Change({"name": "B1"}, "e1", b)) == [b]
+    assert links() == {"e1": b}
+    # A record written under another external id takes it in place of its old one; A is linked again.
+    assert apply(Change({"name": "B2"}, "e3", b), Change({"name": "A1"}, "e4", a)) == [b, a]
+    assert links() == {"e3": b, "e4": a}
+    # Two records swap their external ids.
+    assert apply(Change({"name": "B3"}, "e4", b), Change({"name": "A2"}, "e3", a)) == [b, a]
+    assert links() == {"e4": b, "e3": a}
+    # A stale link naming the id the next record gets (left by a delete that bypassed the desk) is replaced.
+    ghost = _next_asset_id(scene.desk)
+    with scene.desk.db.session() as session:
+        session.add(ExternalLink(integration=integration, entity="assets", external_id="ghost", record_id=ghost))
+    assert apply(Change({**base, "name": "C"}, "e5")) == [ghost]
+    assert links() == {"e4": b, "e3": a, "e5": ghost}
 
 
 def test_desk_refusals_keep_their_field_locations(scene: Scene) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy import Column, ColumnElement, Row, Table, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 
-from deskbridge.db import Base
+from deskbridge.db import Base, UTCDateTime
 
-__all__ = ["among", "insert_rows", "rows_by_id", "table"]
+__all__ = ["among", "insert_many", "insert_rows", "rows_by_id", "table"]
 
 
 def table(model: type[Base]) -> Table:
@@ -57,19 +57,44 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     return ids
 
 
+def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` into ``table`` in one executemany, without reading their ids back (see :func:`insert_rows`)."""
+    if rows:
+        session.execute(insert(table), _uniform(table, rows))
+
+
 def _uniform(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     first = rows[0].keys()
     if all(row.keys() == first for row in rows):
-        return [dict(row) for row in rows]
+        shared = _shared_stamps(table, first)
+        return [{**row, **shared} for row in rows] if shared else [dict(row) for row in rows]
     names = list(dict.fromkeys(name for row in rows for name in row))
+    shared = _shared_stamps(table, names)
     out = []
     for row in rows:
         filled = dict(row)
         for name in names:
             if name not in filled:
                 filled[name] = _default(table.c[name])
+        filled.update(shared)
         out.append(filled)
     return out
+
+
+def _shared_stamps(table: Table, names: Collection[str]) -> dict[str, Any]:
+    """The time stamps (``created_at`` …) that no row gives, taken once for all the rows of one insert.
+
+    SQLAlchemy would call the column's default for each row, and each distinct value is rendered on its own (three
+    stamps per created asset and link); the rows of one statement are written at one moment anyway.
+    """
+    return {
+        column.name: column.default.arg(None)  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.name not in names
+        and isinstance(column.type, UTCDateTime)
+        and column.default is not None
+        and column.default.is_callable
+    }
 
 
 def _default(column: Column[Any]) -> Any:

@@ -24,8 +24,6 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path, PurePath
 from typing import Literal
 
-from croniter import croniter  # type: ignore[import-untyped]
-
 from deskbridge.exceptions import ConfigurationError
 
 __all__ = ["Format", "next_run", "parse_every", "render", "validate_cron", "write_rendered"]
@@ -105,6 +103,10 @@ def validate_cron(expr: str) -> str:
             f"schedule {expr!r}: a cron expression has 5 fields (minute hour day-of-month month day-of-week), "
             f"e.g. '*/5 * * * *', got {len(fields)}; or use --every 5m"
         )
+    # Imported here: every run loads its config file, which may hold a schedule, but only this check and the
+    # scheduler need croniter.
+    from croniter import croniter  # type: ignore[import-untyped]
+
     if not croniter.is_valid(text):
         raise ConfigurationError(
             f"schedule {expr!r}: not a valid cron expression (minute 0-59, hour 0-23, day 1-31, month 1-12 or "
@@ -127,6 +129,8 @@ def next_run(expr: str, after: datetime, *, tz: tzinfo | None = None) -> datetim
     """
     if after.tzinfo is None or after.utcoffset() is None:
         raise ValueError("next_run() needs an aware datetime")
+    from croniter import croniter
+
     text = validate_cron(expr)
     # croniter walks the wall clock (naive local time); each candidate is then placed on the timeline.
     wall_after = (after.astimezone(tz) if tz is not None else after.astimezone()).replace(tzinfo=None)

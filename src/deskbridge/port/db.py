@@ -55,6 +55,8 @@ class DbDesk:
 
     def find(self, resource: str, *, by: str, values: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """See :meth:`deskbridge.port.Desk.find`."""
+        if not values:
+            return {}  # as ApiDesk answers, without a transaction (plugins look up each kind of name per batch)
         res = sync_service.resource(resource)
         with self.db.session(write=False) as session:
             return sync_service.find(session, res, by=by, values=values)

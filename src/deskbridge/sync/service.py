@@ -8,13 +8,13 @@ it, and the next run finds the links and updates instead of creating again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, String, delete, func, insert, select, type_coerce
+from sqlalchemy import JSON, String, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from deskbridge.desk import registry
+from deskbridge.desk import bulk, registry
 from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.resource import Resource
 from deskbridge.exceptions import NotFoundError, ValidationError
@@ -147,26 +147,51 @@ def apply(
         Applied(record_id=w.record_id, created=w.created, external_id=c.external_id)
         for w, c in zip(written, changes, strict=True)
     ]
-    _write_links(session, integration=integration, entity=res.name, pairs=[(a.external_id, a.record_id) for a in out])
+    pairs = [(a.external_id, a.record_id) for a in out]
+    # The links of ``pending`` were read above, in this transaction, and writing the records does not touch links.
+    known = {ext: links.get(ext) for ext in pending}
+    _write_links(session, integration=integration, entity=res.name, pairs=pairs, known=known)
     return out
 
 
-def _write_links(session: Session, *, integration: str, entity: str, pairs: Sequence[tuple[str | None, int]]) -> None:
+def _write_links(
+    session: Session,
+    *,
+    integration: str,
+    entity: str,
+    pairs: Sequence[tuple[str | None, int]],
+    known: Mapping[str, int | None],
+) -> None:
+    """Link each external id of ``pairs`` to its record, moving links that point elsewhere.
+
+    ``known`` gives the current link of external ids already read in this transaction (``None``: no link); the
+    others are looked up.
+    """
     wanted = {ext: rid for ext, rid in pairs if ext is not None}
     if not wanted:
         return
-    existing = _link_map(session, integration=integration, entity=entity, external_ids=list(wanted))
+    unknown = [ext for ext in wanted if ext not in known]
+    existing = {ext: rid for ext, rid in known.items() if rid is not None}
+    if unknown:
+        existing.update(_link_map(session, integration=integration, entity=entity, external_ids=unknown))
     missing = {ext: rid for ext, rid in wanted.items() if existing.get(ext) != rid}
     if not missing:
         return
-    # A record links to one external id per integration: re-point links whose id or record moved.
-    scope = (ExternalLink.integration == integration, ExternalLink.entity == entity)
-    for chunk in _chunks(list(missing)):
-        session.execute(delete(ExternalLink).where(*scope, ExternalLink.external_id.in_(chunk)))
-    for chunk in _chunks(list(missing.values())):
-        session.execute(delete(ExternalLink).where(*scope, ExternalLink.record_id.in_(chunk)))
-    session.execute(
-        insert(ExternalLink),
+    # A record links to one external id per integration: re-point links whose id or record moved. Only links that
+    # exist are deleted; most batches (new records, new ids) have none, and then no DELETE is sent.
+    table = bulk.table(ExternalLink)
+    scope = (table.c.integration == integration, table.c.entity == entity)
+    moved = [ext for ext in missing if ext in existing]
+    for chunk in _chunks(moved):
+        session.execute(delete(table).where(*scope, table.c.external_id.in_(chunk)))
+    records = set(missing.values())
+    taken = session.execute(select(table.c.id, table.c.record_id).where(*scope, bulk.among(table.c.record_id, records)))
+    stale = [link_id for link_id, rid in taken if rid in records]
+    for chunk in _chunks(stale):
+        session.execute(delete(table).where(table.c.id.in_(chunk)))
+    bulk.insert_many(
+        session,
+        table,
         [
             {"integration": integration, "entity": entity, "external_id": ext, "record_id": rid}
             for ext, rid in missing.items()

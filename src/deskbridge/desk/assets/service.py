@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlalchemy import Row, select
@@ -90,13 +91,22 @@ class CustomFieldResource(_FieldResource):
     model = CustomField
 
 
+@dataclass(slots=True, frozen=True)
+class _Definition:
+    key: str
+    """Where an asset stores the field's value: the definition's id, as text."""
+    kind: FieldKind
+    options: list[str]
+
+
 class _Definitions:
-    """The field definitions of one kind, by name (ignoring case) and by id."""
+    """The field definitions of one kind, by name (ignoring case), read once for a whole batch of assets."""
 
     def __init__(self, session: Session, model: type[AssetField] | type[CustomField]) -> None:
-        rows: Sequence[AssetField | CustomField] = session.scalars(select(model)).all()  # type: ignore[assignment]
-        self.by_name = {r.name.lower(): r for r in rows}
-        self.by_id = {str(r.id): r for r in rows}
+        rows = session.execute(select(model.id, model.name, model.kind, model.options))
+        self.by_name = {
+            name.lower(): _Definition(str(id_), FieldKind(kind), options) for id_, name, kind, options in rows
+        }
 
 
 class AssetResource(Resource[Asset]):
@@ -145,10 +155,10 @@ class AssetResource(Resource[Asset]):
                         errors.add(item.loc(key, field_name), f"no {kind} is named {field_name!r}")
                         continue
                     if value is None:
-                        stored.pop(str(definition.id), None)
+                        stored.pop(definition.key, None)
                         continue
                     try:
-                        stored[str(definition.id)] = coerce(FieldKind(definition.kind), definition.options, value)
+                        stored[definition.key] = coerce(definition.kind, definition.options, value)
                     except ValueError as exc:
                         errors.add(item.loc(key, field_name), str(exc))
                 item.data[key] = stored

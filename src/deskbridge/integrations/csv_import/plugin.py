@@ -30,6 +30,7 @@ from deskbridge.port.base import Desk
 __all__ = ["CsvImport"]
 
 _ROW = "__row__"
+_FIELD_PREFIXES = ("fields.", "custom_fields.")
 _TRUE = {"true", "yes", "y", "1", "on", "x", "active"}
 _FALSE = {"false", "no", "n", "0", "off", "inactive"}
 
@@ -168,9 +169,9 @@ def _draft(rec: SourceRecord, mapping: FileMapping, names: _Names, entity: str) 
         if raw.get("user_email"):
             data["user_id"] = names.user(raw["user_email"])
         for key, value in raw.items():
-            for prefix in ("fields.", "custom_fields."):
-                if isinstance(key, str) and key.startswith(prefix) and value != "":
-                    data.setdefault(prefix[:-1], {})[key[len(prefix) :]] = value
+            if value != "" and key.startswith(_FIELD_PREFIXES):
+                group, _, field_name = key.partition(".")
+                data.setdefault(group, {})[field_name] = value
         match = {f: data.get(f) for f in ("serial_number", "name", "inventory_number")}
     else:
         if raw.get("email"):
