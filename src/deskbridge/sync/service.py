@@ -122,7 +122,10 @@ def apply(
         rid = change.record_id
         if rid is None and change.external_id is not None:
             rid = links.get(change.external_id)
-        items.append({**change.data, "id": rid} if rid is not None else dict(change.data))
+        if rid is not None:
+            items.append({**change.data, "id": rid})
+        else:  # upsert_many leaves the elements it is given as they are: no copy
+            items.append(change.data if type(change.data) is dict else dict(change.data))
     written = res.upsert_many(session, items=items)
     out = [
         Applied(record_id=w.record_id, created=w.created, external_id=c.external_id)
