@@ -169,8 +169,10 @@ def _write_links(
     for chunk in _chunks(moved):
         session.execute(delete(table).where(*scope, table.c.external_id.in_(chunk)))
     records = set(missing.values())
-    taken = session.execute(select(table.c.id, table.c.record_id).where(*scope, bulk.among(table.c.record_id, records)))
-    stale = [link_id for link_id, rid in taken if rid in records]
+    stale: list[int] = []
+    for chunk in _chunks(sorted(records)):
+        query = select(table.c.id, table.c.record_id).where(*scope, bulk.among(table.c.record_id, chunk))
+        stale.extend(link_id for link_id, rid in session.execute(query) if rid in records)
     for chunk in _chunks(stale):
         session.execute(delete(table).where(table.c.id.in_(chunk)))
     bulk.insert_many(
