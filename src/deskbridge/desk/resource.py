@@ -294,7 +294,9 @@ class Resource(Generic[M]):
         # its unit of work would order them. Creates are one INSERT … RETURNING executemany, without ORM objects.
         session.flush()
         if new:
-            rows = [{k: v for k, v in item.data.items() if k != "id"} for item in new]
+            # No new item has an ``id`` (_load_existing found the record of each that has one), and insert_rows
+            # copies the rows it is given.
+            rows = [item.data for item in new]
             ids = bulk.insert_rows(session, bulk.table(self.model), rows)
             for item, new_id in zip(new, ids, strict=True):
                 item.new_id = new_id

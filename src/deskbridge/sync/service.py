@@ -141,7 +141,10 @@ def apply(
         rid = change.record_id
         if rid is None and change.external_id is not None:
             rid = links.get(change.external_id)
-        items.append({**change.data, "id": rid} if rid is not None else dict(change.data))
+        if rid is not None:
+            items.append({**change.data, "id": rid})
+        else:  # upsert_many leaves the elements it is given as they are: no copy
+            items.append(change.data if type(change.data) is dict else dict(change.data))
     written = res.upsert_many(session, items=items)
     out = [
         Applied(record_id=w.record_id, created=w.created, external_id=c.external_id)
@@ -185,8 +188,10 @@ def _write_links(
     for chunk in _chunks(moved):
         session.execute(delete(table).where(*scope, table.c.external_id.in_(chunk)))
     records = set(missing.values())
-    taken = session.execute(select(table.c.id, table.c.record_id).where(*scope, bulk.among(table.c.record_id, records)))
-    stale = [link_id for link_id, rid in taken if rid in records]
+    stale: list[int] = []
+    for chunk in _chunks(sorted(records)):
+        query = select(table.c.id, table.c.record_id).where(*scope, bulk.among(table.c.record_id, chunk))
+        stale.extend(link_id for link_id, rid in session.execute(query) if rid in records)
     for chunk in _chunks(stale):
         session.execute(delete(table).where(table.c.id.in_(chunk)))
     bulk.insert_many(

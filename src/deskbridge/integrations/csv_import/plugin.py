@@ -108,9 +108,12 @@ class CsvImport(Integration):
         rows = read_rows(
             path, wanted=_wanted(mapping), sheet=mapping.sheet, delimiter=mapping.delimiter, encoding=mapping.encoding
         )
+        renamed: list[str] | None = None
         for number, row in rows:
             key = row[mapping.key_column]
-            raw: dict[str, Any] = {mapping.columns.get(h, h): v for h, v in row.items()}
+            if renamed is None:  # every row has the same headers, in the same order
+                renamed = [mapping.columns.get(h, h) for h in row]
+            raw: dict[str, Any] = dict(zip(renamed, row.values(), strict=True))
             raw[_ROW] = number
             yield SourceRecord(key or f"#row{number}", raw if key else {**raw, "__no_key__": True})
 
