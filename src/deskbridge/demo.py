@@ -78,12 +78,11 @@ def _desk(folder: Path) -> tuple[Any, Any, tuple[str, str], tuple[str, str]]:
 
 
 def _admin_client(base: str, creds: tuple[str, str]) -> httpx.Client:
-    r = httpx.post(
-        f"{base}/auth/token",
-        data={"grant_type": "client_credentials", "client_id": creds[0], "client_secret": creds[1]},
-    )
-    r.raise_for_status()
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {r.json()['access_token']}"}, timeout=60)
+    """A client of the demo desk's REST API, through ``http/`` with OAuth2 client credentials (as any client)."""
+    from deskbridge.http import ClientCredentialsAuth, build_client
+
+    auth = ClientCredentialsAuth(token_url=f"{base}/auth/token", client_id=creds[0], client_secret=creds[1])
+    return build_client(base_url=base, auth=auth, timeout=60.0)
 
 
 def _ok(r: httpx.Response) -> Any:
