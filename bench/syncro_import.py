@@ -22,8 +22,9 @@ subprocess runs, this process only waits, so the sandbox thread has the interpre
    API as ``deskbridge demo`` does (a top level, an asset group, three asset fields, a custom field, ``PUT
    /api/integrations/syncro`` with ``requests_per_minute: 10000`` so that the client's budget does not pace it, and
    the demo's four field mappings). ``deskbridge integrator configure`` writes the config file and ``deskbridge
-   integrator AUTO <config>`` runs customers then assets as a subprocess (timed as its wall clock; peak RSS and
-   CPU from ``os.wait4``, that process only). DB mode stops the server before the runs; API mode keeps it.
+   integrator AUTO <config>`` runs customers then assets as a subprocess (timed as its wall clock; CPU from
+   ``os.wait4`` and peak RSS from its ``/proc`` ``VmHWM``, that process only). DB mode stops the server before the
+   runs; API mode keeps it.
 3. **Unchanged re-run**: the same again. Zero writes is proved twice: the ``sync_run`` counts (created, updated,
    deactivated all 0) and a digest of every row of every table taken before and after; only the run bookkeeping
    tables (``sync_run``, ``sync_lease``, ``integration_entity_state``) may change.
@@ -157,6 +158,7 @@ class Fetched:
     complete: bool
     stamps: list[float]
     max_rss_mb: float
+    cpu_seconds: float
 
 
 def run_fetch_child(sandbox: Any, *, budget: tuple[int, float] | None, stamps: bool) -> Fetched:
@@ -186,6 +188,7 @@ def run_fetch_child(sandbox: Any, *, budget: tuple[int, float] | None, stamps: b
         complete=data["complete"],
         stamps=data["stamps"],
         max_rss_mb=proc.max_rss_mb,
+        cpu_seconds=proc.cpu_seconds,
     )
     expected = (sandbox.store.customer_count, sandbox.store.asset_count)
     if (fetched.customers, fetched.assets) != expected or not fetched.complete:
@@ -933,7 +936,8 @@ def print_summary(args: argparse.Namespace, res: Results, argv: Sequence[str]) -
         "1.00x",
         f"{floor.max_rss_mb:,.0f} MB",
         "",
-        f"median of {len(res.floors)} ({samples} s); child wall {floor.wall_seconds:.1f} s",
+        f"median of {len(res.floors)} ({samples} s); child wall {floor.wall_seconds:.1f} s, CPU "
+        f"{floor.cpu_seconds:.1f} s",
     )
     for m in res.modes:
         name = "DB" if m.mode == "db" else "API"
