@@ -15,7 +15,7 @@ when ``deactivate_deleted_assets`` is on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -208,42 +208,66 @@ def _customers(ctx: SyncContext, batch: Sequence[SourceRecord]) -> list[Draft | 
 # --------------------------------------------------------------------------------------------------- assets
 
 
+@dataclass(slots=True, frozen=True)
+class _Rule:
+    """One field mapping made ready for a run: where it reads, what it writes, and the target's kind."""
+
+    mapping: FieldMapping
+    key: str
+    target: fieldmap.Target | None
+    answers: Mapping[str, str] | None
+
+    def read(self, raw: Mapping[str, Any], properties: Mapping[str, Any]) -> Any:
+        if self.mapping.source_kind == "core":
+            return fieldmap.read_path(raw, self.mapping.source)
+        return fieldmap.read_custom(properties, self.mapping.source)
+
+
 class _Assets:
-    """Assets of one batch: sites, types and field values resolved with a few batch lookups."""
+    """Assets of one batch: sites, types and field values resolved with a few batch lookups.
+
+    What does not change during a run (the field mappings with their desk targets, SyncroMSP's dropdown answers,
+    each SyncroMSP customer's desk site, the asset types already found) is looked up once and kept in
+    ``ctx.cache``, so a batch only asks the desk about what it has not seen yet.
+    """
 
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
         self.settings = _settings(ctx)
         self.desk = ctx.desk
         self.mappings = _customer_mappings(ctx)
-        self.field_mappings = [r for r in ctx.tables.get(FIELD_MAPPINGS, ()) if isinstance(r, FieldMapping)]
-        self.targets = self._targets()
-        self.answers = self._answers()
+        self.rules = self._rules()
+        self.sites: dict[int, int | None] = ctx.cache.setdefault("sites", {})
+        self.types: dict[str, Any] = ctx.cache.setdefault("types", {})
 
-    def _targets(self) -> dict[str, fieldmap.Target]:
-        """The desk fields the field mappings write, with their kinds (looked up once a run)."""
-        cached = self.ctx.cache.get("targets")
-        if isinstance(cached, dict):
+    def _rules(self) -> list[_Rule]:
+        """The field mappings with their desk targets and dropdown answers (looked up once a run)."""
+        cached = self.ctx.cache.get("rules")
+        if isinstance(cached, list):
             return cached
+        field_mappings = [r for r in self.ctx.tables.get(FIELD_MAPPINGS, ()) if isinstance(r, FieldMapping)]
         targets: dict[str, fieldmap.Target] = {}
         for resource, kind in (("asset-fields", "asset_field"), ("custom-fields", "custom_field")):
-            names = [
-                m.target for m in self.field_mappings if m.target_kind == kind and m.target not in CORE_ASSET_TARGETS
-            ]
+            names = [m.target for m in field_mappings if m.target_kind == kind and m.target not in CORE_ASSET_TARGETS]
             if names:
                 for key, recs in self.desk.find(resource, by="name", values=names).items():
                     rec = recs[0]
                     targets[f"{kind}:{key}"] = fieldmap.Target(str(rec["kind"]), tuple(rec.get("options") or ()))
-        self.ctx.cache["targets"] = targets
-        return targets
+        answers = self._answers(field_mappings)
+        rules = []
+        for mapping in field_mappings:
+            if mapping.target in CORE_ASSET_TARGETS and mapping.target_kind == "asset_field":
+                target: fieldmap.Target | None = fieldmap.Target("text")
+            else:
+                target = targets.get(f"{mapping.target_kind}:{mapping.target.strip().lower()}")
+            rules.append(_Rule(mapping, mapping.desk_key, target, answers.get(mapping.source.strip().lower())))
+        self.ctx.cache["rules"] = rules
+        return rules
 
-    def _answers(self) -> fieldmap.Answers:
-        """SyncroMSP's dropdown answers by custom field name, read once a run when a mapping needs them."""
-        cached = self.ctx.cache.get("answers")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+    def _answers(self, field_mappings: Sequence[FieldMapping]) -> fieldmap.Answers:
+        """SyncroMSP's dropdown answers by custom field name, read when a mapping needs them."""
         answers: dict[str, dict[str, str]] = {}
-        if any(m.source_type == "dropdown" and m.source_kind == "custom" for m in self.field_mappings):
+        if any(m.source_type == "dropdown" and m.source_kind == "custom" for m in field_mappings):
             body = _client(self.ctx).get_settings()
             assets = body.get("assets") or {}
             names = {
@@ -253,28 +277,41 @@ class _Assets:
                 field_name = names.get(str(answer.get("asset_type_field_id")))
                 if field_name:
                     answers.setdefault(field_name, {})[str(answer.get("id"))] = str(answer.get("value", ""))
-        self.ctx.cache["answers"] = answers
         return answers
 
+    def _types(self, batch: Sequence[SourceRecord]) -> dict[str, Any]:
+        """Asset type ids by lower-cased name, asking the desk only about names this run has not met yet."""
+        names = {str(r.raw.get("asset_type") or "").strip() for r in batch}
+        new = [n for n in names if n and n.lower() not in self.types]
+        if new:
+            self.types.update(
+                asset_types(
+                    self.desk,
+                    new,
+                    group_id=self.settings.default_asset_group_id,
+                    preview=self.ctx.preview,
+                    integration="syncro",
+                )
+            )
+        return self.types
+
     def drafts(self, batch: Sequence[SourceRecord]) -> list[Draft | RecordFailure]:
-        sites = self._sites(batch)
-        types = asset_types(
-            self.desk,
-            [str(r.raw.get("asset_type") or "") for r in batch],
-            group_id=self.settings.default_asset_group_id,
-            preview=self.ctx.preview,
-            integration="syncro",
-        )
+        self._resolve_sites(batch)
+        types = self._types(batch)
+        match_key = self.settings.asset_matching_field
+        head, _, rest = match_key.partition(".")
+        default_site = self.settings.default_site_id
         out: list[Draft | RecordFailure] = []
         for rec in batch:
             raw = rec.raw
             name = str(raw.get("name") or "").strip() or f"SyncroMSP asset {rec.external_id}"
-            site_id = sites.get(rec.external_id) or self.settings.default_site_id
+            customer_id = raw.get("customer_id")
+            site_id = (self.sites.get(int(customer_id)) if customer_id is not None else None) or default_site
             if site_id is None:
                 out.append(
                     RecordFailure(
                         rec.external_id,
-                        f"{name}: its SyncroMSP customer {raw.get('customer_id')} is not mapped or matched to a desk "
+                        f"{name}: its SyncroMSP customer {customer_id} is not mapped or matched to a desk "
                         "customer and no default_site_id is set",
                     )
                 )
@@ -289,8 +326,6 @@ class _Assets:
             if serial:
                 data["serial_number"] = serial
             only_when_empty, warnings = self._map_fields(raw, data)
-            match_key = self.settings.asset_matching_field
-            head, _, rest = match_key.partition(".")
             value = data.get(head, {}).get(rest) if rest else data.get(match_key)
             out.append(
                 Draft(
@@ -307,33 +342,25 @@ class _Assets:
     def _map_fields(self, raw: Mapping[str, Any], data: dict[str, Any]) -> tuple[frozenset[str], list[str]]:
         only_when_empty: set[str] = set()
         warnings: list[str] = []
-        properties = raw.get("properties") or {}
-        for mapping in self.field_mappings:
-            if mapping.target in CORE_ASSET_TARGETS and mapping.target_kind == "asset_field":
-                target = fieldmap.Target("text")
-            else:
-                found = self.targets.get(f"{mapping.target_kind}:{mapping.target.strip().lower()}")
-                if found is None:
-                    warnings.append(f"{mapping.target}: no desk {mapping.target_kind.replace('_', ' ')} has this name")
-                    continue
-                target = found
-            if mapping.source_kind == "core":
-                value = fieldmap.read_path(raw, mapping.source)
-            else:
-                value = fieldmap.read_custom(properties if isinstance(properties, Mapping) else {}, mapping.source)
+        properties = raw.get("properties")
+        if not isinstance(properties, Mapping):
+            properties = {}
+        for rule in self.rules:
+            mapping = rule.mapping
+            if rule.target is None:
+                warnings.append(f"{mapping.target}: no desk {mapping.target_kind.replace('_', ' ')} has this name")
+                continue
             try:
+                value = rule.read(raw, properties)
                 converted = fieldmap.convert(
-                    value,
-                    source_type=mapping.source_type,
-                    target=target,
-                    answers=self.answers.get(mapping.source.strip().lower()),
+                    value, source_type=mapping.source_type, target=rule.target, answers=rule.answers
                 )
             except fieldmap.FieldValueError as exc:
                 warnings.append(f"{mapping.target} (from {mapping.source}): {exc}")
                 continue
             if converted is None:
                 continue
-            key = mapping.desk_key
+            key = rule.key
             head, _, rest = key.partition(".")
             if rest:
                 data.setdefault(head, {})[rest] = converted
@@ -343,39 +370,44 @@ class _Assets:
                 only_when_empty.add(key)
         return frozenset(only_when_empty), warnings
 
-    def _sites(self, batch: Sequence[SourceRecord]) -> dict[str, int]:
-        """Each asset's site: mapping row, else linked customer's default site, else name-matched customer's."""
-        by_customer: dict[int, int] = {}
-        customer_ids = {int(r.raw["customer_id"]) for r in batch if r.raw.get("customer_id") is not None}
-        for cid in customer_ids:
+    def _resolve_sites(self, batch: Sequence[SourceRecord]) -> None:
+        """Find the desk site of each SyncroMSP customer of ``batch`` not met yet in this run.
+
+        Mapping row first, else the linked customer's default site, else that of the desk customer with the same
+        name; ``None`` (kept too, so it is not asked again) when none applies.
+        """
+        new: dict[int, Any] = {}
+        for rec in batch:
+            raw_id = rec.raw.get("customer_id")
+            if raw_id is not None and int(raw_id) not in self.sites:
+                new.setdefault(int(raw_id), rec.raw.get("customer"))
+        if not new:
+            return
+        found: dict[int, int] = {}
+        for cid in new:
             row = self.mappings.get(cid)
             if row is not None:
-                by_customer[cid] = row.site_id
-        rest = sorted(customer_ids - set(by_customer))
+                found[cid] = row.site_id
+        rest = sorted(set(new) - set(found))
         if rest:
             linked = self.desk.linked("customers", integration="syncro", external_ids=[str(c) for c in rest])
             for ext, customer in linked.items():
                 if customer.get("default_site_id"):
-                    by_customer[int(ext)] = int(customer["default_site_id"])
-        names: dict[int, str] = {}
-        for rec in batch:
-            raw_id = rec.raw.get("customer_id")
-            embedded = rec.raw.get("customer")
-            if raw_id is not None and int(raw_id) not in by_customer and isinstance(embedded, Mapping):
-                names[int(raw_id)] = customer_name(embedded)
+                    found[int(ext)] = int(customer["default_site_id"])
+        names = {
+            cid: customer_name(embedded)
+            for cid, embedded in new.items()
+            if cid not in found and isinstance(embedded, Mapping)
+        }
         if names:
-            found = self.desk.find("customers", by="name", values=list(names.values()))
+            by_name = self.desk.find("customers", by="name", values=list(names.values()))
             for cid, name in names.items():
-                for candidate in found.get(name.lower(), []):
+                for candidate in by_name.get(name.lower(), []):
                     if candidate.get("default_site_id"):
-                        by_customer[cid] = int(candidate["default_site_id"])
+                        found[cid] = int(candidate["default_site_id"])
                         break
-        out: dict[str, int] = {}
-        for rec in batch:
-            raw_id = rec.raw.get("customer_id")
-            if raw_id is not None and int(raw_id) in by_customer:
-                out[rec.external_id] = by_customer[int(raw_id)]
-        return out
+        for cid in new:
+            self.sites[cid] = found.get(cid)
 
 
 # --------------------------------------------------------------------------------------------- row checks
