@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from deskbridge.desk.links.models import ExternalLink
 from deskbridge.exceptions import LeaseLostError
@@ -72,7 +72,7 @@ class Scene:
         r = self.desk.admin.put("/api/integrations/csv_import", json=body)
         assert r.status_code == 200, r.text
 
-    def sync(self, *, preview: bool = False) -> runner.EntityResult:
+    def sync(self, *, preview: bool = False, full_compare: bool = False) -> runner.EntityResult:
         config = IntegratorConfig.model_validate(
             {
                 "mode": "db",
@@ -82,7 +82,9 @@ class Scene:
                 "batch_size": 7,
             }
         )
-        results = runner.run_config(config, preview=preview, desk_factory=lambda conn, config: self.port)
+        results = runner.run_config(
+            config, preview=preview, desk_factory=lambda conn, config: self.port, full_compare=full_compare
+        )
         assert len(results) == 1
         return results[0]
 
@@ -141,6 +143,113 @@ def test_changes_update_only_what_changed_and_vanished_rows_are_deactivated(scen
     assert all(a["active"] for t, a in by_tag.items() if not t.endswith("-5"))
     # Deactivated records stay deactivated without being written again.
     assert scene.sync().counts.deactivated == 0
+
+
+class _Calls:
+    """The real port, with a note of which of its methods were called (a spy, not a mock)."""
+
+    def __init__(self, inner: DeskPort) -> None:
+        self.inner = inner
+        self.names: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if callable(attr):
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                self.names.append(name)
+                return attr(*args, **kwargs)
+
+            return call
+        return attr
+
+
+def _fingerprints(scene: Scene) -> dict[str, str | None]:
+    with scene.desk.db.session(write=False) as session:
+        rows = session.execute(
+            select(ExternalLink.external_id, ExternalLink.fingerprint).where(
+                ExternalLink.integration == "csv_import", ExternalLink.external_id.like(f"{scene.prefix}-%")
+            )
+        )
+        return {ext: fp for ext, fp in rows}
+
+
+def test_unchanged_records_are_skipped_without_reading_the_desk(scene: Scene) -> None:
+    scene.configure()
+    scene.write([scene.row(n) for n in range(1, 6)])
+    assert scene.sync().counts.created == 5
+    prints = _fingerprints(scene)
+    assert len(prints) == 5 and None not in prints.values()
+
+    spy = _Calls(scene.port)
+    scene.port = spy  # type: ignore[assignment]
+    again = scene.sync()
+    assert (again.counts.created, again.counts.updated, again.counts.unchanged) == (0, 0, 5)
+    # Skipped on their fingerprints: no linked record read, no write (the transform still looks up sites, types).
+    assert {"linked", "records", "apply"}.isdisjoint(spy.names), spy.names
+    assert "fingerprints" in spy.names
+    assert _fingerprints(scene) == prints
+
+
+def test_a_record_edited_in_the_desk_is_put_back_on_the_next_run(scene: Scene) -> None:
+    scene.configure()
+    scene.write([scene.row(n) for n in range(1, 4)])
+    scene.sync()
+    target = next(a for a in scene.assets() if a["name"] == "PC 2")
+    r = scene.desk.admin.patch(f"/api/assets/{target['id']}", json={"name": "Renamed in the desk"})
+    assert r.status_code == 200, r.text
+    assert _fingerprints(scene)[f"{scene.prefix}-2"] is None  # any other write forgets the fingerprint
+    result = scene.sync()
+    assert (result.counts.updated, result.counts.unchanged) == (1, 2)
+    assert {a["name"] for a in scene.assets()} == {"PC 1", "PC 2", "PC 3"}
+    assert None not in _fingerprints(scene).values()
+
+
+def test_a_vanished_record_that_comes_back_is_active_again(scene: Scene) -> None:
+    scene.configure(deactivate_missing=True)
+    scene.write([scene.row(n) for n in range(1, 4)])
+    scene.sync()
+    scene.write([scene.row(1), scene.row(2)])
+    assert scene.sync().counts.deactivated == 1
+    assert _fingerprints(scene)[f"{scene.prefix}-3"] is None
+    scene.write([scene.row(n) for n in range(1, 4)])
+    result = scene.sync()
+    assert (result.counts.updated, result.counts.unchanged) == (1, 2)
+    assert all(a["active"] for a in scene.assets())
+
+
+def test_records_found_equal_get_a_fingerprint_without_a_record_write(scene: Scene) -> None:
+    scene.configure()
+    scene.write([scene.row(n) for n in range(1, 4)])
+    scene.sync()
+    stamps = {a["id"]: a["updated_at"] for a in scene.assets()}
+    with scene.desk.db.session() as session:  # as after an upgrade, or links written before fingerprints
+        session.execute(update(ExternalLink).where(ExternalLink.integration == "csv_import").values(fingerprint=None))
+    result = scene.sync()
+    assert (result.counts.updated, result.counts.unchanged) == (0, 3)
+    assert None not in _fingerprints(scene).values()
+    assert {a["id"]: a["updated_at"] for a in scene.assets()} == stamps
+
+
+def test_full_compare_finds_changes_made_behind_the_desk(scene: Scene) -> None:
+    scene.configure()
+    scene.write([scene.row(n) for n in range(1, 4)])
+    scene.sync()
+    with scene.desk.db.session() as session:  # a write that bypasses the desk's services keeps the fingerprint
+        session.execute(text("UPDATE asset SET name = 'changed behind' WHERE name = 'PC 1'"))
+    assert scene.sync().counts.unchanged == 3
+    assert "changed behind" in {a["name"] for a in scene.assets()}
+    result = scene.sync(full_compare=True)
+    assert (result.counts.updated, result.counts.unchanged) == (1, 2)
+    assert "changed behind" not in {a["name"] for a in scene.assets()}
+
+
+def test_a_fingerprint_only_change_must_name_a_linked_record(scene: Scene) -> None:
+    from deskbridge.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        scene.port.apply("assets", integration="csv_import", changes=[Change({}, f"{scene.prefix}-nowhere")])
+    assert info.value.errors[0].loc[:2] == (0, "data")
 
 
 def test_an_empty_source_never_deactivates_everything(scene: Scene) -> None:

@@ -16,7 +16,10 @@ from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 
 from deskbridge.db import Base, UTCDateTime
 
-__all__ = ["among", "insert_many", "insert_rows", "rows_by_id", "table"]
+__all__ = ["CHUNK", "among", "insert_many", "insert_rows", "rows_by_id", "table"]
+
+CHUNK = 900
+"""Most values bound in one ``IN (...)``: under every database's bound-parameter limit."""
 
 
 def table(model: type[Base]) -> Table:

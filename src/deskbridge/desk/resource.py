@@ -303,6 +303,10 @@ class Resource(Generic[M]):
                 item.created = True
         self.after_flush(session, items)
         session.flush()
+        updated = [item.data["id"] for item in items if item.obj is not None]
+        if updated:
+            # The record may now differ from what a sync last wrote: its next run compares it in full again.
+            link_service.forget_fingerprints(session, entity=self.name, record_ids=updated)
 
     def _load_existing(self, session: Session, items: list[WriteItem[M]]) -> None:
         ids = {item.data["id"] for item in items if "id" in item.data}

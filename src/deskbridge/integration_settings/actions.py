@@ -41,6 +41,10 @@ class ImportRequest(BaseModel):
 
     preview: bool = Field(True, description="Answer the plan without writing anything.")
     limit: int = Field(1000, ge=0, le=100_000, description="How many planned changes to list at most.")
+    full_compare: bool = Field(
+        False,
+        description="Compare every record with the desk, also those unchanged at the source since their last sync.",
+    )
 
 
 def _box(request: Request) -> SecretBox:
@@ -78,7 +82,15 @@ def import_now(
     """Run ``entity`` of the integration now, as the integrator would, and answer what it did or would do."""
     plugin = registry.get(name)
     options = body or ImportRequest()
-    out = imports.import_now(db, plugin, entity, box=_box(request), preview=options.preview, limit=options.limit)
+    out = imports.import_now(
+        db,
+        plugin,
+        entity,
+        box=_box(request),
+        preview=options.preview,
+        limit=options.limit,
+        full_compare=options.full_compare,
+    )
     return ORJSONResponse(out)
 
 

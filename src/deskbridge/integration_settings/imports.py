@@ -44,7 +44,14 @@ def planned_change(change: PlannedChange) -> dict[str, Any]:
 
 
 def import_now(
-    db: Database, plugin: Integration, entity: str, *, box: SecretBox, preview: bool, limit: int = 1000
+    db: Database,
+    plugin: Integration,
+    entity: str,
+    *,
+    box: SecretBox,
+    preview: bool,
+    limit: int = 1000,
+    full_compare: bool = False,
 ) -> Mapping[str, Any]:
     """Run ``entity`` of ``plugin`` now; answer the counts and, for a preview, the planned changes.
 
@@ -74,6 +81,7 @@ def import_now(
         batch_size=1000,
         instance=instance,
         preview=preview,
+        full_compare=full_compare,
         origin="server",
     )
     if result.status == "skipped":

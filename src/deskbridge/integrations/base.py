@@ -164,6 +164,8 @@ class SyncContext:
         complete: Set it False in :meth:`Integration.extract` when the source listing was not complete: the
             pipeline then deactivates nothing.
         cache: Anything the integration wants to keep for the run (e.g. a client, lookups made once).
+        full_compare: Compare every record with the desk, even those whose mapped values have the fingerprint
+            stored when they were last applied (normally skipped as unchanged).
     """
 
     desk: Desk
@@ -175,6 +177,7 @@ class SyncContext:
     tables: Mapping[str, Sequence[BaseModel]] = field(default_factory=dict)
     complete: bool = True
     cache: dict[str, Any] = field(default_factory=dict)
+    full_compare: bool = False
 
     def close(self) -> None:
         """Close what the integration kept in :attr:`cache` (clients, files); the runner calls it after a run."""
@@ -260,6 +263,7 @@ def build_context(
     preview: bool = False,
     batch_size: int = 1000,
     origin: Literal["integrator", "server"] = "integrator",
+    full_compare: bool = False,
 ) -> SyncContext:
     """A run's context from the integration's stored state: settings and table rows validated by the plugin.
 
@@ -292,4 +296,5 @@ def build_context(
         batch_size=batch_size,
         origin=origin,
         tables=tables,
+        full_compare=full_compare,
     )

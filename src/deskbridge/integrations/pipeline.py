@@ -4,21 +4,30 @@ Source records stream in batches (constant memory: only the set of external ids 
 Each batch is matched and planned with a handful of batch lookups through the Desk port, and its creates and updates
 are written in one transaction with their links. A record the desk refuses fails alone: the batch is retried
 without it. A preview runs the same steps and reports the plan instead of applying it.
+
+Unchanged records are skipped early: each draft's mapped values are digested into a fingerprint, stored on the
+record's link when it is applied (or found equal), and a later draft with the same fingerprint counts as unchanged
+without reading or comparing the desk record. Any other write to the record clears its fingerprint, so a record
+edited in the desk is compared in full again (and put back in step) on the next run; ``SyncContext.full_compare``
+compares every record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
+import orjson
+
 from deskbridge.exceptions import ConflictError, InputError, LeaseLostError, ValidationError
 from deskbridge.integrations.base import Draft, Integration, MatchRules, RecordFailure, SyncContext
 from deskbridge.port.base import Change, Counts, Desk, RunTicket
 
-__all__ = ["PlannedChange", "sync_entity"]
+__all__ = ["PlannedChange", "fingerprint", "sync_entity"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +35,7 @@ Action = Literal["create", "update", "unchanged", "deactivate", "fail"]
 _DICT_FIELDS = ("fields", "custom_fields")
 _TRUE = {"true", "yes", "y", "1", "on", "x"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
+_FINGERPRINT_VERSION = 1  # bump when what a fingerprint covers changes: every record is then compared again
 
 
 @dataclass(slots=True, frozen=True)
@@ -159,10 +169,23 @@ class _Step:
     def run_batch(self, drafts: Sequence[Draft]) -> None:
         if not drafts:
             return
+        prints = {d.external_id: fingerprint(d) for d in drafts}
+        stored = self.desk.fingerprints(
+            self.resource, integration=self.integration, external_ids=[d.external_id for d in drafts]
+        )
+        if not self.ctx.full_compare:
+            kept = [
+                d for d in drafts if prints[d.external_id] is None or stored.get(d.external_id) != prints[d.external_id]
+            ]
+            self.counts.unchanged += len(drafts) - len(kept)
+            drafts = kept
+            if not drafts:
+                return
         found = self.match(drafts)
         changes: list[tuple[Change, PlannedChange]] = []
         for draft in drafts:
             label = draft.label or draft.external_id
+            print_ = prints[draft.external_id]
             warnings = tuple(draft.warnings)
             for warning in warnings:
                 logger.warning("record.field_skipped id=%s reason=%s", label, warning)
@@ -178,15 +201,19 @@ class _Step:
                     {k: (None, v) for k, v in draft.data.items()},
                     warnings=warnings,
                 )
-                changes.append((Change(draft.data, draft.external_id), planned))
+                changes.append((Change(draft.data, draft.external_id, fingerprint=print_), planned))
                 continue
             data, diff = plan_update(record, draft)
             linked = (record.get("external_ids") or {}).get(self.integration) == draft.external_id
             if not data and linked:
                 self.counts.unchanged += 1
+                if stored.get(draft.external_id) != print_ and not self.ctx.preview:
+                    # Equal already: only remember the fingerprint, so that the next run skips the record.
+                    touch = PlannedChange("unchanged", draft.external_id, record["id"], label)
+                    changes.append((Change({}, draft.external_id, record["id"], print_), touch))
                 continue
             planned = PlannedChange("update", draft.external_id, record["id"], label, diff, warnings=warnings)
-            changes.append((Change(data, draft.external_id, record["id"]), planned))
+            changes.append((Change(data, draft.external_id, record["id"], print_), planned))
         self.apply(changes)
 
     # ------------------------------------------------------------------------------------------------ apply
@@ -236,6 +263,8 @@ class _Step:
                 self._count(planned)
 
     def _count(self, planned: PlannedChange) -> None:
+        if planned.action == "unchanged":
+            return  # counted when planned; only its fingerprint was written
         if planned.action == "create":
             self.counts.created += 1
         elif planned.action == "update":
@@ -269,6 +298,21 @@ class _Step:
                     (Change(dict(values), None, rid), PlannedChange("deactivate", vanished[rid], rid, label, diff))
                 )
             self.apply(changes)
+
+
+def fingerprint(draft: Draft) -> str | None:
+    """A digest of what applying ``draft`` would write and how; ``None`` when a field of it failed to map.
+
+    A draft with warnings gets none, so that it is compared (and its warnings reported) on every run.
+    """
+    if draft.warnings:
+        return None
+    payload = orjson.dumps(
+        (_FINGERPRINT_VERSION, draft.data, sorted(draft.only_when_empty), sorted(draft.create_only)),
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        default=str,
+    )
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
 def plan_update(record: Mapping[str, Any], draft: Draft) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:

@@ -278,15 +278,27 @@ def check(
 # --------------------------------------------------------------------------------------------------------- run
 
 
-def _run(path: Path, *, integration: str | None, entity: str | None, preview: bool, headless: bool) -> int:
+def _run(
+    path: Path,
+    *,
+    integration: str | None,
+    entity: str | None,
+    preview: bool,
+    headless: bool,
+    full_compare: bool = False,
+) -> int:
     config = _load(path)
     tune_gc()
     interactive = not headless and sys.stderr.isatty()
     _setup_logs(config, console="none" if interactive else ("plain" if not headless else "none"))
     if interactive:
-        results = _run_with_progress(config, integration=integration, entity=entity, preview=preview)
+        results = _run_with_progress(
+            config, integration=integration, entity=entity, preview=preview, full_compare=full_compare
+        )
     else:
-        results = runner.run_config(config, integration=integration, entity=entity, preview=preview)
+        results = runner.run_config(
+            config, integration=integration, entity=entity, preview=preview, full_compare=full_compare
+        )
     if not headless:
         _summary(results, preview=preview)
     return 1 if any(r.status == "failed" for r in results) else 0
@@ -298,7 +310,7 @@ def run_file(path: Path) -> int:
 
 
 def _run_with_progress(
-    config: IntegratorConfig, *, integration: str | None, entity: str | None, preview: bool
+    config: IntegratorConfig, *, integration: str | None, entity: str | None, preview: bool, full_compare: bool
 ) -> list[runner.EntityResult]:
     from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
@@ -321,7 +333,14 @@ def _run_with_progress(
             )
             progress.update(tasks[key], counts=text)
 
-        return runner.run_config(config, integration=integration, entity=entity, preview=preview, progress=on_progress)
+        return runner.run_config(
+            config,
+            integration=integration,
+            entity=entity,
+            preview=preview,
+            progress=on_progress,
+            full_compare=full_compare,
+        )
 
 
 def _summary(results: list[runner.EntityResult], *, preview: bool) -> None:
@@ -377,11 +396,20 @@ def run(
     integration: Annotated[str | None, typer.Option(help="Only this integration.")] = None,
     entity: Annotated[str | None, typer.Option(help="Only this entity (with --integration).")] = None,
     preview: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Compare every record with the desk, also those unchanged at the source since their last sync.",
+        ),
+    ] = False,
 ) -> None:
     """Process what is enabled both in the desk and in the config file."""
     if entity and not integration:
         raise ConfigurationError("--entity needs --integration")
-    raise typer.Exit(_run(path, integration=integration, entity=entity, preview=preview, headless=False))
+    raise typer.Exit(
+        _run(path, integration=integration, entity=entity, preview=preview, headless=False, full_compare=full)
+    )
 
 
 @app.command("AUTO")

@@ -117,8 +117,12 @@ def run_config(
     preview: bool = False,
     progress: Progress | None = None,
     desk_factory: Callable[..., Desk] = open_desk,
+    full_compare: bool = False,
 ) -> list[EntityResult]:
-    """Process every instance of ``config`` in turn; return one result per entity."""
+    """Process every instance of ``config`` in turn; return one result per entity.
+
+    ``full_compare`` compares every record with the desk, even those whose fingerprint says they did not change.
+    """
     results: list[EntityResult] = []
     for conn in config.connections():
         desk = desk_factory(conn, config=config)
@@ -134,6 +138,7 @@ def run_config(
                         instance=conn.name,
                         preview=preview,
                         progress=progress,
+                        full_compare=full_compare,
                     )
                 )
         finally:
@@ -151,6 +156,7 @@ def run_entity(
     preview: bool = False,
     progress: Progress | None = None,
     origin: Literal["integrator", "server"] = "integrator",
+    full_compare: bool = False,
 ) -> EntityResult:
     """Run one entity under its lease and record the outcome in the desk.
 
@@ -190,6 +196,7 @@ def run_entity(
             preview=preview,
             progress=progress,
             origin=origin,
+            full_compare=full_compare,
         )
         result.seconds = time.monotonic() - started
         c = result.counts
@@ -219,6 +226,7 @@ def _execute(
     preview: bool,
     progress: Progress | None,
     origin: Literal["integrator", "server"],
+    full_compare: bool,
 ) -> None:
     assert job.plugin is not None and job.state is not None
     status: Literal["succeeded", "failed"] = "failed"
@@ -232,6 +240,7 @@ def _execute(
                 preview=preview,
                 batch_size=batch_size,
                 origin=origin,
+                full_compare=full_compare,
             )
             on_change = result.preview.append if preview else None
             on_progress = (lambda counts: progress(job, counts)) if progress is not None else None

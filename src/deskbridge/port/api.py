@@ -121,6 +121,15 @@ class ApiDesk:
         ]
         return items
 
+    def fingerprints(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """See :meth:`deskbridge.port.Desk.fingerprints`."""
+        if not external_ids:
+            return {}
+        items: dict[str, str] = self._sync(
+            resource, "fingerprints", {"integration": integration, "external_ids": list(external_ids)}
+        )
+        return items
+
     def find(self, resource: str, *, by: str, values: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """See :meth:`deskbridge.port.Desk.find`."""
         if not values:
@@ -142,7 +151,13 @@ class ApiDesk:
         body: dict[str, Any] = {
             "integration": integration,
             "changes": [
-                {"data": dict(c.data), "external_id": c.external_id, "record_id": c.record_id} for c in changes
+                {
+                    "data": dict(c.data),
+                    "external_id": c.external_id,
+                    "record_id": c.record_id,
+                    "fingerprint": c.fingerprint,
+                }
+                for c in changes
             ],
         }
         if run is not None:

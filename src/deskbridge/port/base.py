@@ -35,6 +35,11 @@ class Change:
     data: Mapping[str, Any]
     external_id: str | None = None
     record_id: int | None = None
+    fingerprint: str | None = None
+    """Stored on the link: a digest of the source's mapped values, so an unchanged record can be skipped next run.
+
+    A change with empty ``data`` writes no record, only this fingerprint on the link of its (linked) record.
+    """
 
 
 @dataclass(slots=True, frozen=True)
@@ -114,6 +119,13 @@ class Desk(Protocol):
 
     def linked_ids(self, resource: str, *, integration: str) -> dict[str, int]:
         """Every external id of ``integration`` linked to a ``resource`` record, with the record's id."""
+
+    def fingerprints(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """The fingerprints stored with the links of these external ids (ids without one are left out).
+
+        A fingerprint is what :class:`Change` stored when the record was last applied or found unchanged; any other
+        write to the record clears it.
+        """
 
     def find(self, resource: str, *, by: str, values: Sequence[str]) -> dict[str, list[Record]]:
         """Records whose field ``by`` equals one of ``values``, ignoring case; keyed by the lower-cased value."""

@@ -53,6 +53,14 @@ class DbDesk:
         with self.db.session(write=False) as session:
             return sync_service.linked_ids(session, res, integration=integration)
 
+    def fingerprints(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """See :meth:`deskbridge.port.Desk.fingerprints`."""
+        if not external_ids:
+            return {}
+        res = sync_service.resource(resource)
+        with self.db.session(write=False) as session:
+            return sync_service.fingerprints(session, res, integration=integration, external_ids=external_ids)
+
     def find(self, resource: str, *, by: str, values: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """See :meth:`deskbridge.port.Desk.find`."""
         if not values:

@@ -42,6 +42,17 @@ def linked_ids(
     return ORJSONResponse({"items": items})
 
 
+@router.post("/fingerprints", summary="Fingerprints stored with links")
+def fingerprints(
+    db: DB, principal: AdminPrincipal, resource: ResourceName, body: Annotated[schemas.LinkedBody, Body()]
+) -> Response:
+    """``{"items": {external id: fingerprint}}`` for the linked ids that have one."""
+    res = sync_service.resource(resource)
+    with db.session(write=False) as session:
+        items = sync_service.fingerprints(session, res, integration=body.integration, external_ids=body.external_ids)
+    return ORJSONResponse({"items": items})
+
+
 @router.post("/find", summary="Records by a text field, ignoring case")
 def find(
     db: DB, principal: AdminPrincipal, resource: ResourceName, body: Annotated[schemas.FindBody, Body()]
@@ -71,7 +82,10 @@ def apply(
     """Create or update every change and link it; a create whose external id is linked updates that record."""
     res = sync_service.resource(resource)
     run = RunTicket(body.run.id, "running", body.run.token) if body.run is not None else None
-    changes = [Change(data=c.data, external_id=c.external_id, record_id=c.record_id) for c in body.changes]
+    changes = [
+        Change(data=c.data, external_id=c.external_id, record_id=c.record_id, fingerprint=c.fingerprint)
+        for c in body.changes
+    ]
     with db.session() as session:
         out = sync_service.apply(session, res, integration=body.integration, changes=changes, run=run)
     items = [{"record_id": a.record_id, "created": a.created, "external_id": a.external_id} for a in out]

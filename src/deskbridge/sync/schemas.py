@@ -45,6 +45,7 @@ class ChangeBody(_Body):
     data: dict[str, Any]
     external_id: ExternalId | None = Field(None, min_length=1)
     record_id: Id | None = None
+    fingerprint: str | None = Field(None, min_length=1, max_length=64)
 
 
 class RunRef(_Body):

@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, String, delete, func, select, type_coerce
+from sqlalchemy import JSON, String, bindparam, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from deskbridge.desk import bulk, registry
+from deskbridge.desk.links import service as link_service
 from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.resource import Resource
-from deskbridge.exceptions import NotFoundError, ValidationError
+from deskbridge.exceptions import FieldError, NotFoundError, ValidationError
 from deskbridge.port.base import Applied, Change, RunTicket
 from deskbridge.runs import service as run_service
 
-__all__ = ["apply", "find", "linked", "linked_ids", "records", "resource"]
+__all__ = ["apply", "find", "fingerprints", "linked", "linked_ids", "records", "resource"]
 
-_CHUNK = 900  # stays under every database's bound-parameter limit
+_CHUNK = bulk.CHUNK
 
 
 def resource(name: str) -> Resource[Any]:
@@ -123,6 +124,13 @@ def find(session: Session, res: Resource[Any], *, by: str, values: Sequence[str]
     return out
 
 
+def fingerprints(
+    session: Session, res: Resource[Any], *, integration: str, external_ids: Sequence[str]
+) -> dict[str, str]:
+    """The fingerprints stored on the links of these external ids (see :meth:`deskbridge.port.Desk.fingerprints`)."""
+    return link_service.fingerprints(session, integration=integration, entity=res.name, external_ids=external_ids)
+
+
 def apply(
     session: Session,
     res: Resource[Any],
@@ -131,30 +139,62 @@ def apply(
     changes: Sequence[Change],
     run: RunTicket | None = None,
 ) -> list[Applied]:
-    """Write ``changes`` and their links in the caller's transaction (see :meth:`deskbridge.port.Desk.apply`)."""
+    """Write ``changes`` and their links in the caller's transaction (see :meth:`deskbridge.port.Desk.apply`).
+
+    A change with empty ``data`` writes no record: it only stores its ``fingerprint`` on the link of its record.
+    """
     if run is not None:
         run_service.check_fence(session, run)
     pending = [c.external_id for c in changes if c.record_id is None and c.external_id is not None]
     links = _link_map(session, integration=integration, entity=res.name, external_ids=pending) if pending else {}
     items: list[dict[str, Any]] = []
-    for change in changes:
+    writes: list[int] = []  # the index in ``changes`` of each element of ``items``
+    out: list[Applied | None] = []
+    for index, change in enumerate(changes):
         rid = change.record_id
         if rid is None and change.external_id is not None:
             rid = links.get(change.external_id)
+        if not change.data:
+            if rid is None or change.external_id is None:
+                raise ValidationError.single(
+                    index, "data", msg="must not be empty, unless the change names a linked record to fingerprint"
+                )
+            out.append(Applied(record_id=rid, created=False, external_id=change.external_id))
+            continue
+        out.append(None)
+        writes.append(index)
         if rid is not None:
             items.append({**change.data, "id": rid})
         else:  # upsert_many leaves the elements it is given as they are: no copy
             items.append(change.data if type(change.data) is dict else dict(change.data))
-    written = res.upsert_many(session, items=items)
-    out = [
-        Applied(record_id=w.record_id, created=w.created, external_id=c.external_id)
-        for w, c in zip(written, changes, strict=True)
-    ]
-    pairs = [(a.external_id, a.record_id) for a in out]
+    if items:
+        try:
+            written = res.upsert_many(session, items=items)
+        except ValidationError as exc:
+            if len(writes) == len(changes):
+                raise
+            raise ValidationError([_at(e, writes) for e in exc.errors]) from None
+        for index, w in zip(writes, written, strict=True):
+            out[index] = Applied(record_id=w.record_id, created=w.created, external_id=changes[index].external_id)
+    applied = [a for a in out if a is not None]
     # The links of ``pending`` were read above, in this transaction, and writing the records does not touch links.
     known = {ext: links.get(ext) for ext in pending}
-    _write_links(session, integration=integration, entity=res.name, pairs=pairs, known=known)
-    return out
+    _write_links(
+        session,
+        integration=integration,
+        entity=res.name,
+        links=[(a.external_id, a.record_id, c.fingerprint, not c.data) for a, c in zip(applied, changes, strict=True)],
+        known=known,
+    )
+    return applied
+
+
+def _at(error: FieldError, writes: Sequence[int]) -> FieldError:
+    """``error`` of the ``items`` passed to ``upsert_many``, located at its change instead."""
+    loc = error.loc
+    if loc and isinstance(loc[0], int) and 0 <= loc[0] < len(writes):
+        return FieldError((writes[loc[0]], *loc[1:]), error.msg)
+    return error
 
 
 def _write_links(
@@ -162,32 +202,46 @@ def _write_links(
     *,
     integration: str,
     entity: str,
-    pairs: Sequence[tuple[str | None, int]],
+    links: Sequence[tuple[str | None, int, str | None, bool]],
     known: Mapping[str, int | None],
 ) -> None:
-    """Link each external id of ``pairs`` to its record, moving links that point elsewhere.
+    """Link each external id to its record (moving links that point elsewhere) and store its fingerprint.
 
-    ``known`` gives the current link of external ids already read in this transaction (``None``: no link); the
-    others are looked up.
+    ``links`` holds (external id, record id, fingerprint, fingerprint only) for each applied change; ``known`` the
+    current link of external ids already read in this transaction (``None``: no link); the others are looked up.
+    The record writes cleared the fingerprints of updated records, so a ``None`` fingerprint is written only for
+    fingerprint-only changes.
     """
-    wanted = {ext: rid for ext, rid in pairs if ext is not None}
+    wanted = {ext: (rid, fp, only) for ext, rid, fp, only in links if ext is not None}
     if not wanted:
         return
     unknown = [ext for ext in wanted if ext not in known]
     existing = {ext: rid for ext, rid in known.items() if rid is not None}
     if unknown:
         existing.update(_link_map(session, integration=integration, entity=entity, external_ids=unknown))
-    missing = {ext: rid for ext, rid in wanted.items() if existing.get(ext) != rid}
+    table = bulk.table(ExternalLink)
+    scope = (table.c.integration == integration, table.c.entity == entity)
+    stamps = [
+        {"b_ext": ext, "b_fp": fp}
+        for ext, (rid, fp, only) in wanted.items()
+        if existing.get(ext) == rid and (fp is not None or only)
+    ]
+    if stamps:
+        session.execute(
+            update(table)
+            .where(*scope, table.c.external_id == bindparam("b_ext"))
+            .values(fingerprint=bindparam("b_fp")),
+            stamps,
+        )
+    missing = {ext: (rid, fp) for ext, (rid, fp, _) in wanted.items() if existing.get(ext) != rid}
     if not missing:
         return
     # A record links to one external id per integration: re-point links whose id or record moved. Only links that
     # exist are deleted; most batches (new records, new ids) have none, and then no DELETE is sent.
-    table = bulk.table(ExternalLink)
-    scope = (table.c.integration == integration, table.c.entity == entity)
     moved = [ext for ext in missing if ext in existing]
     for chunk in _chunks(moved):
         session.execute(delete(table).where(*scope, table.c.external_id.in_(chunk)))
-    records = set(missing.values())
+    records = {rid for rid, _ in missing.values()}
     stale: list[int] = []
     for chunk in _chunks(sorted(records)):
         query = select(table.c.id, table.c.record_id).where(*scope, bulk.among(table.c.record_id, chunk))
@@ -198,7 +252,7 @@ def _write_links(
         session,
         table,
         [
-            {"integration": integration, "entity": entity, "external_id": ext, "record_id": rid}
-            for ext, rid in missing.items()
+            {"integration": integration, "entity": entity, "external_id": ext, "record_id": rid, "fingerprint": fp}
+            for ext, (rid, fp) in missing.items()
         ],
     )

@@ -13,7 +13,12 @@ __all__ = ["ExternalLink"]
 
 
 class ExternalLink(Base):
-    """(integration, entity, external id) ↔ desk record, unique both ways for one integration and entity."""
+    """(integration, entity, external id) ↔ desk record, unique both ways for one integration and entity.
+
+    ``fingerprint`` lets a sync skip a source record that has not changed since it was last applied: the sync stores
+    a digest of the mapped values it wrote (or found already equal), and any other write to the record clears it,
+    so a record edited in the desk is compared in full again on the next run.
+    """
 
     __tablename__ = "external_link"
     __table_args__ = (
@@ -27,4 +32,6 @@ class ExternalLink(Base):
     entity: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(255))
     record_id: Mapped[int]
+    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    """A digest of what the integration last wrote (or found equal) for this record; cleared by any other write."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,13 +6,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from deskbridge.desk import bulk
 from deskbridge.desk.links.models import ExternalLink
 
-__all__ = ["ExternalLink", "external_ids", "record_ids_stmt"]
+__all__ = ["ExternalLink", "external_ids", "fingerprints", "forget_fingerprints", "record_ids_stmt"]
 
 
 def external_ids(session: Session, *, entity: str, record_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -38,3 +38,36 @@ def record_ids_stmt(*, integration: str, entity: str, external_id: str | None = 
     if external_id is not None:
         stmt = stmt.where(ExternalLink.external_id == external_id)
     return stmt
+
+
+def fingerprints(session: Session, *, integration: str, entity: str, external_ids: Sequence[str]) -> dict[str, str]:
+    """The stored fingerprints of these external ids' links (links without one are left out)."""
+    out: dict[str, str] = {}
+    wanted = sorted(set(external_ids))
+    for start in range(0, len(wanted), bulk.CHUNK):
+        rows = session.execute(
+            select(ExternalLink.external_id, ExternalLink.fingerprint).where(
+                ExternalLink.integration == integration,
+                ExternalLink.entity == entity,
+                ExternalLink.external_id.in_(wanted[start : start + bulk.CHUNK]),
+                ExternalLink.fingerprint.is_not(None),
+            )
+        )
+        out.update({ext: fp for ext, fp in rows if fp is not None})
+    return out
+
+
+def forget_fingerprints(session: Session, *, entity: str, record_ids: Sequence[int]) -> None:
+    """Clear the fingerprints of every link of these records: they were written by something other than a sync."""
+    wanted = sorted(set(record_ids))
+    for start in range(0, len(wanted), bulk.CHUNK):
+        session.execute(
+            update(ExternalLink)
+            .where(
+                ExternalLink.entity == entity,
+                ExternalLink.record_id.in_(wanted[start : start + bulk.CHUNK]),
+                ExternalLink.fingerprint.is_not(None),
+            )
+            .values(fingerprint=None)
+            .execution_options(synchronize_session=False)
+        )

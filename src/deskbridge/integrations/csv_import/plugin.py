@@ -160,6 +160,8 @@ def _draft(rec: SourceRecord, mapping: FileMapping, names: _Names, entity: str) 
     data["site_id"] = site_id
     if raw.get("active"):
         data["active"] = _bool(raw["active"])
+    elif mapping.deactivate_missing:
+        data["active"] = True  # a row that vanished (and was deactivated) and came back is active again
     match: dict[str, Any] = {}
     if entity == "assets":
         type_name = raw.get("asset_type") or mapping.default_asset_type
