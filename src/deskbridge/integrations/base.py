@@ -199,6 +199,10 @@ class Integration(abc.ABC):
     settings_model: ClassVar[type[BaseModel]]
     """Fields typed ``SecretStr`` are secrets: encrypted at rest and never shown by the desk."""
     tables: ClassVar[tuple[TableSpec, ...]] = ()
+    extract_ahead: ClassVar[bool] = False
+    """True when :meth:`extract` only reads the source (never ``ctx.desk``), so the pipeline may run it in a thread
+    of its own, a couple of batches ahead, while it transforms and writes the batches already read (worth it when
+    the source is a remote API: its waits overlap with the desk's work)."""
 
     def table(self, name: str) -> TableSpec:
         """Return the table called ``name``; raise ``KeyError`` naming the known ones."""

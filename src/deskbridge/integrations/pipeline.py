@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -60,6 +62,58 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+_AHEAD = 2  # batches read ahead of the one being processed: memory stays bounded
+_DONE = object()
+_JOIN_SECONDS = 60.0
+
+
+def _ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """Read ``batches`` in a thread of their own, up to :data:`_AHEAD` batches ahead of the consumer.
+
+    An error of the source is raised in the consumer where the batch would have come. When the consumer stops early
+    (an error of its own, a lost lease) the reader is told to stop, and closes the source in its thread.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    break
+            else:
+                put(_DONE)
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="extract-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=_JOIN_SECONDS)  # a request in flight ends within the client's timeouts
+
+
 def sync_entity(
     plugin: Integration,
     ctx: SyncContext,
@@ -75,7 +129,10 @@ def sync_entity(
     counts = Counts()
     seen: set[str] = set()
     step = _Step(plugin.name, spec.resource, ctx, rules, run, counts, on_change)
-    for batch in _batched(plugin.extract(ctx=ctx, entity=entity), ctx.batch_size):
+    batches = _batched(plugin.extract(ctx=ctx, entity=entity), ctx.batch_size)
+    if plugin.extract_ahead:
+        batches = _ahead(batches)
+    for batch in batches:
         drafts: list[Draft] = []
         for result in plugin.transform(ctx=ctx, entity=entity, batch=batch):
             if result.external_id in seen:

@@ -101,6 +101,7 @@ class Syncro(Integration):
         EntitySpec("assets", "Assets", "assets"),
     )
     settings_model = SyncroSettings
+    extract_ahead = True
     tables = (
         TableSpec(CUSTOMER_MAPPINGS, "Customer mappings", CustomerMapping, ("syncro_customer_id",)),
         TableSpec(FIELD_MAPPINGS, "Asset field mappings", FieldMapping, ("target_kind", "target")),
