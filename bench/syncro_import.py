@@ -7,6 +7,7 @@ Run by hand (it is not part of the test suite)::
     .venv/bin/python bench/syncro_import.py --quick         # 1,000 customers, 10,000 assets (~2 minutes)
     .venv/bin/python bench/syncro_import.py --no-dlt --no-budget --mode db
     .venv/bin/python bench/syncro_import.py --no-dlt --no-budget --floor-runs 1 --profile   # where the time goes
+    .venv/bin/python bench/syncro_import.py --no-dlt --no-budget --floor-runs 1 --profile py-spy  # less overhead
     .venv/bin/python bench/syncro_import.py --database-url postgresql+psycopg://u:pw@localhost/deskbridge_bench
 
 Everything runs in one invocation against one SyncroMSP sandbox (``deskbridge.sandbox.syncro.SyncroSandbox``,
@@ -671,11 +672,13 @@ def _proc_cpu_seconds(pid: int) -> float | None:
 
 
 def run_integrator(
-    desk: Desk, config: Path, sandbox: Any, *, server: Server | None, label: str, profile: bool = False
+    desk: Desk, config: Path, sandbox: Any, *, server: Server | None, label: str, profile: str | None = None
 ) -> Measured:
     """Run ``deskbridge integrator AUTO <config>``; measure it and what it wrote.
 
-    With ``profile`` it runs under ``python -m cProfile -o integrator-<label>.prof`` (in the desk's folder).
+    With ``profile="cprofile"`` it runs under ``python -m cProfile -o integrator-<label>.prof``, with
+    ``profile="py-spy"`` under ``py-spy record --format raw`` (``integrator-<label>.folded``; a sampling profiler
+    that barely slows the run; ``pip install py-spy`` into the venv first), both in the desk's folder.
 
     Raises:
         BenchError: It exited non-zero or a run did not succeed.
@@ -685,9 +688,14 @@ def run_integrator(
     requests0 = sandbox.log.count()
     server_cpu0 = _proc_cpu_seconds(server.proc.pid) if server is not None else None
     cmd = [*_cli(), "integrator", "AUTO", str(config)]
-    if profile:
+    if profile == "cprofile":
         cmd = [sys.executable, "-m", "cProfile", "-o", str(desk.workdir / f"integrator-{label}.prof")]
         cmd += ["-m", "deskbridge", "integrator", "AUTO", str(config)]
+    elif profile == "py-spy":
+        out = desk.workdir / f"integrator-{label}.folded"
+        cmd = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "250"]
+        cmd += ["-o", str(out), "--", sys.executable, "-m", "deskbridge", "integrator", "AUTO"]
+        cmd += [str(config)]
     proc = _timed_subprocess(
         cmd, cwd=desk.workdir, env=_integrator_env(desk), log_path=desk.workdir / f"integrator-{label}.log"
     )
@@ -696,7 +704,9 @@ def run_integrator(
     if server is not None and server_cpu0 is not None:
         after_cpu = _proc_cpu_seconds(server.proc.pid)
         server_cpu = after_cpu - server_cpu0 if after_cpu is not None else None
-    if proc.returncode != 0:
+    # py-spy 0.4 may exit 1 ("No child process") after writing its profile; the runs below say how the run went.
+    spied = profile == "py-spy" and "Wrote raw flamegraph data" in proc.stdout
+    if proc.returncode != 0 and not spied:
         raise BenchError(f"`deskbridge integrator AUTO` ({label}) exited {proc.returncode}:\n{proc.stdout[-4000:]}")
     runs = runs_after(desk.database_url, last)
     if [r.entity for r in runs] != ["customers", "assets"] or any(r.status != "succeeded" for r in runs):
@@ -744,7 +754,9 @@ def bench_mode(mode: str, workdir: Path, key: str, sandbox: Any, args: argparse.
         return result
 
 
-def _two_runs(mode: str, desk: Desk, config: Path, sandbox: Any, *, server: Server | None, profile: bool) -> ModeResult:
+def _two_runs(
+    mode: str, desk: Desk, config: Path, sandbox: Any, *, server: Server | None, profile: str | None
+) -> ModeResult:
     total = sandbox.store.customer_count + sandbox.store.asset_count
     log(f"[{mode}] full import of {total:,} records")
     first = run_integrator(desk, config, sandbox, server=server, label="first", profile=profile)
@@ -1084,6 +1096,30 @@ def print_profiles(workdir: Path, top: int = 20) -> None:
     for path in sorted(workdir.glob("*/integrator-*.prof")):
         print(f"\n--- {path} (top {top} by cumulative time)")
         pstats.Stats(str(path), stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)
+    for path in sorted(workdir.glob("*/integrator-*.folded")):
+        print_folded(path, top=top)
+
+
+def print_folded(path: Path, *, top: int = 30) -> None:
+    """Summarise py-spy's collapsed stacks: the ``top`` functions by inclusive and by own samples."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+    print(f"\n--- {path}: {total:,} samples")
+    for title, table in (("inclusive", inclusive), ("own", own)):
+        print(f"top {top} by {title} samples:")
+        for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"  {100 * n / max(total, 1):5.1f}%  {frame[:150]}")
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -1106,9 +1142,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (desks, logs)")
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="run the integrator under cProfile (figures then include its overhead); print the top 20 by "
-        "cumulative time, keep the .prof files",
+        nargs="?",
+        const="cprofile",
+        choices=("cprofile", "py-spy"),
+        default=None,
+        help="run the integrator under cProfile (the default; figures then include its overhead) or py-spy (a "
+        "sampling profiler, little overhead; pip install py-spy first); print where the time goes, keep the files",
     )
     parser.add_argument("--fetch-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

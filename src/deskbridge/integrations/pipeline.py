@@ -255,7 +255,7 @@ class _Step:
                     draft.external_id,
                     None,
                     label,
-                    {k: (None, v) for k, v in draft.data.items()},
+                    {k: (None, v) for k, v in draft.data.items()} if self.on_change is not None else {},
                     warnings=warnings,
                 )
                 changes.append((Change(draft.data, draft.external_id, fingerprint=print_), planned))

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["Answers", "FieldValueError", "Target", "convert", "read_path"]
+__all__ = ["Answers", "FieldValueError", "Target", "convert", "read_custom", "read_parts", "read_path"]
 
 _TRUE = {"1", "true", "yes", "y", "on", "t"}
 _FALSE = {"0", "false", "no", "n", "off", "f"}
+_PLAIN = frozenset({"text", "textarea"})
 
 Answers = Mapping[str, Mapping[str, str]]
 """Dropdown answers of SyncroMSP's custom fields: field name (lower-cased) → answer id → label."""
@@ -34,9 +35,14 @@ class Target:
 
 def read_path(record: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted ``path`` (list items by index: ``properties.kabuto_information.cpu.0.name``), or None."""
+    return read_parts(record, tuple(path.split(".")))
+
+
+def read_parts(record: Mapping[str, Any], parts: Sequence[str]) -> Any:
+    """:func:`read_path` with the path already split (done once per mapping, not once per record)."""
     value: Any = record
-    for part in path.split("."):
-        if isinstance(value, Mapping):
+    for part in parts:
+        if type(value) is dict or isinstance(value, Mapping):  # the exact type first: isinstance on an ABC is slow
             value = value.get(part)
         elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
             index = int(part)
@@ -103,8 +109,14 @@ def _dropdown_label(value: Any, answers: Mapping[str, str] | None) -> str:
 
 def convert(value: Any, *, source_type: str, target: Target, answers: Mapping[str, str] | None = None) -> Any:
     """``value`` read as ``source_type`` and written as ``target`` stores it; None when the source is empty."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None:
         return None
+    if type(value) is str:
+        value = value.strip()
+        if not value:
+            return None
+        if source_type in _PLAIN and target.kind in _PLAIN:  # most mappings: text to text
+            return value
     if source_type == "checkbox":
         read: Any = _checkbox(value)
     elif source_type == "date":

@@ -217,10 +217,12 @@ class _Rule:
     key: str
     target: fieldmap.Target | None
     answers: Mapping[str, str] | None
+    parts: tuple[str, ...]
+    """The core path, split once."""
 
     def read(self, raw: Mapping[str, Any], properties: Mapping[str, Any]) -> Any:
         if self.mapping.source_kind == "core":
-            return fieldmap.read_path(raw, self.mapping.source)
+            return fieldmap.read_parts(raw, self.parts)
         return fieldmap.read_custom(properties, self.mapping.source)
 
 
@@ -261,7 +263,8 @@ class _Assets:
                 target: fieldmap.Target | None = fieldmap.Target("text")
             else:
                 target = targets.get(f"{mapping.target_kind}:{mapping.target.strip().lower()}")
-            rules.append(_Rule(mapping, mapping.desk_key, target, answers.get(mapping.source.strip().lower())))
+            answer = answers.get(mapping.source.strip().lower())
+            rules.append(_Rule(mapping, mapping.desk_key, target, answer, tuple(mapping.source.split("."))))
         self.ctx.cache["rules"] = rules
         return rules
 
@@ -344,7 +347,7 @@ class _Assets:
         only_when_empty: set[str] = set()
         warnings: list[str] = []
         properties = raw.get("properties")
-        if not isinstance(properties, Mapping):
+        if type(properties) is not dict and not isinstance(properties, Mapping):
             properties = {}
         for rule in self.rules:
             mapping = rule.mapping
