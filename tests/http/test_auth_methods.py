@@ -185,7 +185,7 @@ def test_token_refreshed_ahead_of_expiry_without_a_401(server: tuple[Uvicorn, OA
 
 @pytest.mark.parametrize("grant", ["authorization_code", "authorization_code_pkce"])
 def test_authorization_code_grants(server: tuple[Uvicorn, OAuthState], grant: str) -> None:
-    srv, state = server
+    srv, _state = server
     store = MemoryTokenStore()
     pkce = grant == "authorization_code_pkce"
     cfg = oauth(
@@ -364,7 +364,7 @@ def jwt_cfg(srv: Uvicorn, algorithm: str, **extra: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("delivery", ["jwt_bearer_grant", "client_assertion", "authorization_header"])
 @pytest.mark.parametrize("token_request", ["form", "json"])
 def test_jwt_assertion(server: tuple[Uvicorn, OAuthState], algorithm: str, delivery: str, token_request: str) -> None:
-    srv, state = server
+    srv, _state = server
     cfg = jwt_cfg(srv, algorithm, delivery=delivery, token_request=token_request)
     with connect(srv, cfg) as c:
         assert c.get("/api/items").json()["client"] == cfg["issuer"]
