@@ -392,7 +392,7 @@ class TlsServer(threading.Thread):
 
     @property
     def url(self) -> str:
-        return f"https://localhost:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     def run(self) -> None:
         self.httpd.serve_forever(poll_interval=0.05)
