@@ -6,6 +6,7 @@ catches the root once in ``main()``::
 
     DeskbridgeError
     ├── ConfigurationError        fix the settings or the command line; do not retry (CLI exit 2)
+    │   └── BlockedDestinationError  the SSRF guard refused an outbound destination
     ├── InputError                bad input from a caller; nothing was written (HTTP 4xx)
     │   ├── ValidationError       a field is wrong (422); carries one entry per field
     │   ├── NotFoundError         an id names no record (404)
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 __all__ = [
     "AuthError",
     "AuthenticationError",
+    "BlockedDestinationError",
     "ConfigurationError",
     "ConflictError",
     "DeskbridgeError",
@@ -50,6 +52,10 @@ class DeskbridgeError(Exception):
 
 class ConfigurationError(DeskbridgeError):
     """A setting, file or command-line value is wrong; fix it, retrying will not help."""
+
+
+class BlockedDestinationError(ConfigurationError):
+    """An outbound request was refused by the SSRF guard (a loopback, private, link-local or metadata address)."""
 
 
 class InputError(DeskbridgeError):

@@ -2,14 +2,34 @@
 
 A framework-free library on httpx: clients with retries (backoff, jitter, ``Retry-After``), request budgets shared
 per server (client-side rate limits), one log line per request with secrets redacted, transport errors converted to
-deskbridge errors, and the authorization methods as :class:`httpx.Auth` flows.
+deskbridge errors, the SSRF guard, same-origin-only redirects, client certificates without plaintext keys on disk,
+and the authorization methods as :class:`httpx.Auth` flows built from stored configuration (``build_auth``).
+Custom integrations get all of it from :func:`build_connection_client`.
 """
 
 from __future__ import annotations
 
-from deskbridge.http.auth import ClientAuthMethod, ClientCredentialsAuth
+from deskbridge.http.auth import (
+    AuthConfig,
+    AuthContext,
+    ClientAuthMethod,
+    ClientCredentialsAuth,
+    MemoryTokenStore,
+    OAuth2Auth,
+    StoredToken,
+    TokenStore,
+    build_auth,
+    register_auth,
+)
 from deskbridge.http.budget import AsyncBudgetTransport, BudgetTransport, RequestBudget, budget_for
 from deskbridge.http.client import DEFAULT_RETRY, build_async_client, build_client, default_user_agent
+from deskbridge.http.connection import (
+    ConnectionConfig,
+    ProxyConfig,
+    build_async_connection_client,
+    build_connection_client,
+)
+from deskbridge.http.guard import ALLOW_ENV, OutboundGuard
 from deskbridge.http.log import AsyncLoggingTransport, LoggingTransport
 from deskbridge.http.redact import (
     REDACTED,
@@ -30,6 +50,7 @@ from deskbridge.http.retry import (
 )
 
 __all__ = [
+    "ALLOW_ENV",
     "ATTEMPT",
     "DEFAULT_RETRY",
     "IDEMPOTENT",
@@ -38,16 +59,28 @@ __all__ = [
     "AsyncBudgetTransport",
     "AsyncLoggingTransport",
     "AsyncRetryTransport",
+    "AuthConfig",
+    "AuthContext",
     "BudgetTransport",
     "ClientAuthMethod",
     "ClientCredentialsAuth",
+    "ConnectionConfig",
     "LoggingTransport",
+    "MemoryTokenStore",
+    "OAuth2Auth",
+    "OutboundGuard",
+    "ProxyConfig",
     "RequestBudget",
     "RetryPolicy",
     "RetryTransport",
+    "StoredToken",
+    "TokenStore",
     "budget_for",
     "build_async_client",
+    "build_async_connection_client",
+    "build_auth",
     "build_client",
+    "build_connection_client",
     "default_user_agent",
     "install_httpx_log_redaction",
     "is_secret_header",
@@ -55,4 +88,5 @@ __all__ = [
     "parse_retry_after",
     "redact_headers",
     "redact_url",
+    "register_auth",
 ]

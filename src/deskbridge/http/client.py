@@ -2,28 +2,41 @@
 
 The transport stack, outermost first::
 
-    RetryTransport  ->  BudgetTransport (with ``budget=``)  ->  LoggingTransport  ->  httpx.HTTPTransport
+    [SameOriginRedirectTransport]  ->  RetryTransport  ->  BudgetTransport (with ``budget=``)
+        ->  LoggingTransport  ->  [GuardTransport]  ->  httpx.HTTPTransport [with the guarded network backend]
 
 (or the ``transport=`` given, innermost), so each attempt takes a slot of the request budget, is logged, and every
-transport error leaves as a deskbridge error. Later layers (the SSRF guard) slot in between.
+transport error leaves as a deskbridge error. The parts in brackets are there with ``redirects="same_origin"`` and
+``guard=``. The SSRF guard is opt-in here; :mod:`deskbridge.http.guard` says why, and the custom-integration
+clients (:mod:`deskbridge.http.connection`) always set it.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
+from typing import Literal
 
 import httpx
 
 from deskbridge import __version__
 from deskbridge.http.budget import AsyncBudgetTransport, BudgetTransport, RequestBudget, WaitHook
+from deskbridge.http.guard import (
+    AsyncGuardTransport,
+    GuardTransport,
+    OutboundGuard,
+    async_guarded_transport,
+    guarded_transport,
+)
 from deskbridge.http.log import AsyncLoggingTransport, LoggingTransport
 from deskbridge.http.redact import install_httpx_log_redaction
+from deskbridge.http.redirect import AsyncSameOriginRedirectTransport, SameOriginRedirectTransport
 from deskbridge.http.retry import AsyncRetryTransport, RetryPolicy, RetryTransport
 
-__all__ = ["DEFAULT_RETRY", "build_async_client", "build_client", "default_user_agent"]
+__all__ = ["DEFAULT_RETRY", "Redirects", "build_async_client", "build_client", "default_user_agent"]
 
 DEFAULT_RETRY = RetryPolicy()
+Redirects = Literal["never", "same_origin"]
 
 
 def default_user_agent() -> str:
@@ -46,14 +59,17 @@ def build_client(
     headers: Mapping[str, str] | None = None,
     user_agent: str | None = None,
     verify: ssl.SSLContext | bool = True,
-    proxy: str | None = None,
+    proxy: str | httpx.Proxy | None = None,
     transport: httpx.BaseTransport | None = None,
     budget: RequestBudget | None = None,
     on_budget_wait: WaitHook | None = None,
+    guard: OutboundGuard | None = None,
+    redirects: Redirects = "never",
 ) -> httpx.Client:
     """Return an :class:`httpx.Client` with deskbridge's retries, request logging and error conversion.
 
-    The client does not follow redirects and ignores proxy environment variables: proxies are configured
+    The client lets httpx follow no redirect (``redirects="same_origin"`` follows those that stay on one origin,
+    see :mod:`deskbridge.http.redirect`) and ignores proxy environment variables: proxies are configured
     explicitly, so that what a request may reach is decided in one place.
 
     Args:
@@ -63,19 +79,35 @@ def build_client(
         retry: The retry policy; ``None`` sends each request once (errors are still converted).
         headers: Headers sent with every request.
         user_agent: The ``User-Agent``; ``None`` means ``deskbridge/<version>``.
-        verify: TLS verification: ``True``, ``False`` or an :class:`ssl.SSLContext`. Ignored with ``transport``.
-        proxy: A proxy URL for every request. Ignored with ``transport``.
+        verify: TLS verification: ``True``, ``False`` or an :class:`ssl.SSLContext` (which also carries a client
+            certificate for mTLS, see :mod:`deskbridge.http.mtls`). Ignored with ``transport``.
+        proxy: A proxy URL or :class:`httpx.Proxy` (credentials, its own TLS context) for every request. Ignored
+            with ``transport``.
         transport: The transport that sends bytes, e.g. :class:`httpx.MockTransport` in tests.
         budget: The request budget every attempt (retries included) takes a slot from, usually the shared one from
             :func:`~deskbridge.http.budget.budget_for`; ``None`` sends without one.
         on_budget_wait: Called with the seconds a request is about to wait for its budget slot.
+        guard: The SSRF guard (:class:`~deskbridge.http.guard.OutboundGuard`); ``None`` connects anywhere.
+        redirects: ``never`` hands every 3xx back; ``same_origin`` follows those that stay on the origin.
     """
     install_httpx_log_redaction()
-    inner = transport if transport is not None else httpx.HTTPTransport(verify=verify, proxy=proxy)
+    if isinstance(proxy, str):
+        proxy = httpx.Proxy(proxy)
+    inner: httpx.BaseTransport
+    if transport is not None:
+        inner = transport
+    elif guard is not None:
+        inner = guarded_transport(guard, verify=verify, proxy=proxy)
+    else:
+        inner = httpx.HTTPTransport(verify=verify, proxy=proxy)
+    if guard is not None:
+        inner = GuardTransport(inner, guard, proxied=proxy is not None and transport is None)
     sender: httpx.BaseTransport = LoggingTransport(inner)
     if budget is not None:
         sender = BudgetTransport(sender, budget, on_wait=on_budget_wait)
-    stack = RetryTransport(sender, retry or RetryPolicy.never())
+    stack: httpx.BaseTransport = RetryTransport(sender, retry or RetryPolicy.never())
+    if redirects == "same_origin":
+        stack = SameOriginRedirectTransport(stack)
     return httpx.Client(
         base_url=base_url,
         auth=auth,
@@ -95,18 +127,32 @@ def build_async_client(
     headers: Mapping[str, str] | None = None,
     user_agent: str | None = None,
     verify: ssl.SSLContext | bool = True,
-    proxy: str | None = None,
+    proxy: str | httpx.Proxy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     budget: RequestBudget | None = None,
     on_budget_wait: WaitHook | None = None,
+    guard: OutboundGuard | None = None,
+    redirects: Redirects = "never",
 ) -> httpx.AsyncClient:
     """Return an :class:`httpx.AsyncClient` built like :func:`build_client` (same arguments)."""
     install_httpx_log_redaction()
-    inner = transport if transport is not None else httpx.AsyncHTTPTransport(verify=verify, proxy=proxy)
+    if isinstance(proxy, str):
+        proxy = httpx.Proxy(proxy)
+    inner: httpx.AsyncBaseTransport
+    if transport is not None:
+        inner = transport
+    elif guard is not None:
+        inner = async_guarded_transport(guard, verify=verify, proxy=proxy)
+    else:
+        inner = httpx.AsyncHTTPTransport(verify=verify, proxy=proxy)
+    if guard is not None:
+        inner = AsyncGuardTransport(inner, guard, proxied=proxy is not None and transport is None)
     sender: httpx.AsyncBaseTransport = AsyncLoggingTransport(inner)
     if budget is not None:
         sender = AsyncBudgetTransport(sender, budget, on_wait=on_budget_wait)
-    stack = AsyncRetryTransport(sender, retry or RetryPolicy.never())
+    stack: httpx.AsyncBaseTransport = AsyncRetryTransport(sender, retry or RetryPolicy.never())
+    if redirects == "same_origin":
+        stack = AsyncSameOriginRedirectTransport(stack)
     return httpx.AsyncClient(
         base_url=base_url,
         auth=auth,

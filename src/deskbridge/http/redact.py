@@ -1,8 +1,9 @@
 """Redaction of URLs and headers for log lines and error messages.
 
 Redaction here is by *name*: a query parameter or header whose name looks like it carries a credential has its
-value replaced by :data:`REDACTED`. Secrets in URL paths (webhook URLs with a token segment) cannot be recognised by
-name; callers that know such a value redact it by value in their own log handling.
+value replaced by :data:`REDACTED`. Secrets in URL paths (webhook URLs with a token segment) or under innocent
+names (an API key in ``?x=``) cannot be recognised by name; the authorization methods register their secret values
+with :func:`deskbridge.security.redact.register_secret`, and :func:`redact_url` hides those too, by value.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 import httpx
+
+from deskbridge.security.redact import redact_known
 
 __all__ = [
     "REDACTED",
@@ -95,8 +98,10 @@ def redact_url(url: str | httpx.URL) -> str:
         parts = urlsplit(str(url))
     except ValueError:
         return "<unparseable url>"
-    return urlunsplit(
-        (parts.scheme, _redact_netloc(parts), parts.path, _redact_pairs(parts.query), _redact_pairs(parts.fragment))
+    return redact_known(
+        urlunsplit(
+            (parts.scheme, _redact_netloc(parts), parts.path, _redact_pairs(parts.query), _redact_pairs(parts.fragment))
+        )
     )
 
 

@@ -25,7 +25,15 @@ import threading
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Redactor", "default_redactor", "redact", "register_secret"]
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "Redactor",
+    "default_redactor",
+    "redact",
+    "redact_known",
+    "register_secret",
+]
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4
@@ -141,14 +149,19 @@ class Redactor:
         fragment_re = re.compile("|".join(re.escape(f) for f in sorted(fragments))) if fragments else None
         return literal_re, fragment_re
 
-    def redact(self, text: str) -> str:
-        """Return ``text`` with every known secret and credential pattern replaced by ``[redacted]``."""
+    def redact_known(self, text: str) -> str:
+        """Return ``text`` with every known secret value (in its usual encodings) replaced; patterns are not used."""
         compiled = self._compiled()
         if compiled is not None:
             literal_re, fragment_re = compiled
             text = literal_re.sub(REDACTED, text)
             if fragment_re is not None:
                 text = _hide_runs(text, fragment_re)
+        return text
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every known secret and credential pattern replaced by ``[redacted]``."""
+        text = self.redact_known(text)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
@@ -189,3 +202,8 @@ def register_secret(value: str | None) -> None:
 def redact(text: str) -> str:
     """Redact ``text`` with the process-wide redactor."""
     return _DEFAULT.redact(text)
+
+
+def redact_known(text: str) -> str:
+    """Hide the secret values registered with :func:`register_secret` in ``text`` (no pattern matching)."""
+    return _DEFAULT.redact_known(text)

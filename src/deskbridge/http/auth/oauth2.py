@@ -1,92 +1,327 @@
-"""OAuth 2.0 client credentials grant (RFC 6749 §4.4) as an :class:`httpx.Auth`.
+"""OAuth 2.0 (RFC 6749) as an :class:`httpx.Auth`: client credentials, password, authorization code (with PKCE).
 
-The token is fetched on first use, reused until it is within ``skew`` seconds of expiry, and fetched again once when
-the API answers 401. Fetching is single-flight: callers sharing one auth object (threads of a sync client, tasks of
-an async client) wait for the one token request in flight instead of each sending their own.
+The token comes from the credential's :class:`~deskbridge.http.auth.tokens.TokenStore`; it is replaced ahead of
+expiry and once on 401, single-flight per credential (see :mod:`deskbridge.http.auth.tokens`). A token with a
+refresh token is renewed with the ``refresh_token`` grant first; when the server refuses it (``invalid_grant``)
+the client credentials and password grants fall back to asking again, the code grants report that the integration
+must be authorized again. A refresh answer without a new refresh token keeps the old one (RFC 6749 §6).
 
-authlib builds the token request (``prepare_token_request``, ``ClientAuth`` with its ``client_secret_basic`` and
-``client_secret_post`` encoders). Expiry is tracked here with an injectable monotonic clock rather than with
-authlib's ``OAuth2Token``, which reads the wall clock.
+authlib builds the parts it knows (``prepare_token_request``, the ``client_secret_basic`` encoder of
+``ClientAuth``); the code grants' authorize URL and PKCE live in :mod:`deskbridge.http.auth.authcode`.
+
+Client authentication at the token endpoint: ``client_secret_basic`` (the RFC 6749 default, id and secret
+form-encoded before base64 as §2.3.1 requires), ``client_secret_post``, ``tls_client_auth`` (RFC 8705: the client
+certificate of the connection authenticates; only ``client_id`` is sent) and ``none`` (public clients).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Literal, get_args
 from urllib.parse import quote_plus
 
-import anyio
 import httpx
 from authlib.oauth2.auth import ClientAuth  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749.parameters import prepare_token_request  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
-from deskbridge.exceptions import AuthenticationError, ConfigurationError, RetriableError
-from deskbridge.http.redact import REDACTED, redact_url
+from deskbridge.exceptions import AuthenticationError, ConfigurationError
+from deskbridge.http.auth import authcode
+from deskbridge.http.auth.tokens import Fetching, StoredToken, TokenAuth, TokenStore
+from deskbridge.http.redact import redact_url
 from deskbridge.http.retry import IDEMPOTENT
+from deskbridge.security.redact import register_secret
 
-__all__ = ["ClientAuthMethod", "ClientCredentialsAuth"]
+__all__ = ["ClientAuthMethod", "ClientCredentialsAuth", "Grant", "OAuth2Auth", "TokenRequestFormat"]
 
-ClientAuthMethod = Literal["client_secret_basic", "client_secret_post"]
+Grant = Literal["client_credentials", "password", "authorization_code", "authorization_code_pkce"]
+ClientAuthMethod = Literal["client_secret_basic", "client_secret_post", "tls_client_auth", "none"]
+TokenRequestFormat = Literal["form", "json"]
 
 _FORM = "application/x-www-form-urlencoded"
-_MAX_DESCRIPTION = 300
-_RESERVED_PARAMS = frozenset({"grant_type", "client_id", "client_secret", "scope"})
+_RESERVED_PARAMS = frozenset(
+    {"grant_type", "client_id", "client_secret", "scope", "username", "password", "refresh_token", "code"}
+)
+_CODE_GRANTS = ("authorization_code", "authorization_code_pkce")
+_LABELS = {
+    "client_credentials": "client credentials",
+    "password": "password grant",
+    "authorization_code": "authorization code",
+    "authorization_code_pkce": "authorization code",
+}
 
 
-@dataclass(slots=True, frozen=True)
-class _Token:
-    access_token: str = field(repr=False)
-    refresh_at: float | None  # on the auth's clock; None: the server gave no expiry
+def check_url(name: str, value: str | httpx.URL) -> httpx.URL:
+    """Return ``value`` as a URL, or raise :class:`ConfigurationError` unless it is an absolute http(s) URL."""
+    url = httpx.URL(value)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {redact_url(str(value))!r}")
+    return url
 
 
-class _Lock:
-    """A step of the flow core: take (``acquire``) or give back the token lock."""
-
-    def __init__(self, acquire: bool) -> None:
-        self.acquire = acquire
-
-
-_ACQUIRE = _Lock(acquire=True)
-_RELEASE = _Lock(acquire=False)
+def _secret(value: SecretStr | str | None) -> SecretStr | None:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    return SecretStr(value)
 
 
-@dataclass(slots=True, frozen=True)
-class _Fetch:
-    """A step of the flow core: send this token request; its response body must be read before it comes back."""
+class OAuth2Auth(TokenAuth):
+    """Bearer tokens from an OAuth 2.0 token endpoint.
 
-    request: httpx.Request
+    Args:
+        token_url: The token endpoint (absolute http or https URL).
+        client_id: The client identifier.
+        client_secret: The client secret (not needed with ``tls_client_auth`` or ``none``).
+        grant: ``client_credentials``, ``password``, ``authorization_code`` or ``authorization_code_pkce``.
+        scope: The ``scope`` to ask for; ``None`` sends none.
+        client_auth: How the client authenticates at the token endpoint (see the module docstring).
+        username: The resource owner's name (``password`` grant).
+        password: The resource owner's password (``password`` grant).
+        authorize_url: The authorization endpoint (code grants).
+        redirect_uri: Where the authorization server sends the user back (code grants).
+        token_request: Send token requests as a ``form`` (RFC 6749) or as ``json`` (servers that want it).
+        extra_params: Further fields of every token request (e.g. ``{"tenant": "acme"}`` or an ``audience``).
+        **kwargs: Those of :class:`~deskbridge.http.auth.tokens.TokenAuth` (``credential_key``, ``store``, ``skew``,
+            ``token_expiry_minutes``, ``clock``, ``on_secret``).
+
+    Raises:
+        ConfigurationError: A value above is invalid or missing for the grant.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: SecretStr | str | None = None,
+        grant: Grant = "client_credentials",
+        scope: str | None = None,
+        client_auth: ClientAuthMethod = "client_secret_basic",
+        username: str | None = None,
+        password: SecretStr | str | None = None,
+        authorize_url: str | None = None,
+        redirect_uri: str | None = None,
+        token_request: TokenRequestFormat = "form",  # noqa: S107 - not a secret
+        extra_params: Mapping[str, str] | None = None,
+        credential_key: str | None = None,
+        store: TokenStore | None = None,
+        skew: float = 60.0,
+        token_expiry_minutes: float | None = None,
+        clock: Callable[[], float] = time.time,
+        on_secret: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(
+            credential_key=credential_key,
+            store=store,
+            skew=skew,
+            token_expiry_minutes=token_expiry_minutes,
+            clock=clock,
+            on_secret=on_secret,
+        )
+        self.token_url = check_url("token_url", token_url)
+        choices: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+            ("grant", grant, get_args(Grant)),
+            ("client_auth", client_auth, get_args(ClientAuthMethod)),
+            ("token_request", token_request, get_args(TokenRequestFormat)),
+        )
+        for name, value, allowed in choices:
+            if value not in allowed:
+                raise ConfigurationError(f"unknown {name} {value!r}; expected one of {sorted(allowed)}")
+        if not client_id:
+            raise ConfigurationError("client_id must not be empty")
+        secret = _secret(client_secret)
+        if client_auth in ("client_secret_basic", "client_secret_post") and not (secret and secret.get_secret_value()):
+            raise ConfigurationError(f"client_secret is required with client_auth {client_auth!r}")
+        if grant == "password" and (not username or password is None):
+            raise ConfigurationError("the password grant needs username and password")
+        if grant in _CODE_GRANTS:
+            if not authorize_url or not redirect_uri:
+                raise ConfigurationError(f"the {grant} grant needs authorize_url and redirect_uri")
+            check_url("authorize_url", authorize_url)
+            check_url("redirect_uri", redirect_uri)
+        reserved = sorted(_RESERVED_PARAMS & set(extra_params or {}))
+        if reserved:
+            raise ConfigurationError(f"extra_params must not set {reserved}; they come from the other arguments")
+        self.client_id = client_id
+        self.client_secret = secret
+        self.grant: Grant = grant
+        self.grant_label = _LABELS[grant]
+        self.scope = scope
+        self.client_auth: ClientAuthMethod = client_auth
+        self.username = username
+        self.password = _secret(password)
+        self.authorize_url = authorize_url
+        self.redirect_uri = redirect_uri
+        self.token_format: TokenRequestFormat = token_request
+        self.extra_params = dict(extra_params or {})
+        for value in self._secrets():
+            register_secret(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(token_url={redact_url(self.token_url)!r}, client_id={self.client_id!r}, "
+            f"grant={self.grant!r})"
+        )
+
+    def _secrets(self) -> Iterable[str]:
+        return [s.get_secret_value() for s in (self.client_secret, self.password) if s and s.get_secret_value()]
+
+    def _token_url(self) -> httpx.URL:
+        return self.token_url
+
+    # -- token requests ----------------------------------------------------------------------------------------------
+
+    def build_token_request(self, params: Mapping[str, str]) -> httpx.Request:
+        """Return a token request with ``params`` (``grant_type`` first), the client's authentication and format."""
+        fields = {k: v for k, v in params.items() if v is not None}
+        fields.update(self.extra_params)
+        headers = {"Accept": "application/json"}
+        secret = self.client_secret.get_secret_value() if self.client_secret else ""
+        if self.client_auth == "client_secret_basic":
+            # authlib's encoder base64s the raw values; RFC 6749 §2.3.1 wants them form-encoded first (authlib's
+            # maintainers reverted that fix, authlib/authlib#594, and advise quoting before the call).
+            client = ClientAuth(quote_plus(self.client_id), quote_plus(secret), "client_secret_basic")
+            _uri, headers, _body = client.prepare("POST", str(self.token_url), headers, "")
+        elif self.client_auth == "client_secret_post":
+            fields["client_id"] = self.client_id
+            fields["client_secret"] = secret
+        else:
+            fields["client_id"] = self.client_id
+        if self.token_format == "json":  # noqa: S105 - not a secret
+            headers["Content-Type"] = "application/json"
+            content = json.dumps(fields).encode()
+        else:
+            headers["Content-Type"] = _FORM
+            grant_type = fields.pop("grant_type")
+            content = str(prepare_token_request(grant_type, **fields)).encode("ascii")
+        return httpx.Request(
+            "POST",
+            self.token_url,
+            headers=headers,
+            content=content,
+            # Asking for a token twice is harmless: let the retry transport retry it like an idempotent request.
+            # (Not a refresh with a rotating refresh token: see refresh_request.)
+            extensions={IDEMPOTENT: True},
+        )
+
+    def token_request(self) -> httpx.Request:
+        """Return the token request of the configured grant (not for the code grants: see :meth:`exchange_code`)."""
+        params: dict[str, str] = {"grant_type": self.grant}
+        if self.grant == "password":
+            assert self.username is not None and self.password is not None
+            params["username"] = self.username
+            params["password"] = self.password.get_secret_value()
+        if self.scope:
+            params["scope"] = self.scope
+        return self.build_token_request(params)
+
+    def refresh_request(self, refresh_token: str) -> httpx.Request:
+        """Return the ``refresh_token`` grant request; never retried, since the server may rotate on receipt."""
+        params = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if self.scope:
+            params["scope"] = self.scope
+        request = self.build_token_request(params)
+        request.extensions[IDEMPOTENT] = False
+        return request
+
+    def _obtain(self, current: StoredToken | None) -> Fetching:
+        if current is not None and current.refresh_token:
+            sent_at = self._clock()
+            response = yield from self._send(self.refresh_request(current.refresh_token))
+            if self._oauth_error(response) != "invalid_grant" or self.grant in _CODE_GRANTS:
+                token = self._accept(response, sent_at, label="refresh token")
+                if token.refresh_token is None:
+                    token = replace(token, refresh_token=current.refresh_token)
+                return token
+        if self.grant in _CODE_GRANTS:
+            raise AuthenticationError(
+                f"{self.where} {redact_url(self.token_url)}: credential {self.credential_key!r} has no usable "
+                "authorization; authorize the integration again"
+            )
+        sent_at = self._clock()
+        response = yield from self._send(self.token_request())
+        return self._accept(response, sent_at)
+
+    # -- the code grants ---------------------------------------------------------------------------------------------
+
+    def authorization_request(self, *, extra_params: Mapping[str, str] | None = None) -> authcode.AuthorizationRequest:
+        """Return a new authorization request (URL, one-time ``state``, PKCE verifier) for the code grants.
+
+        The caller keeps it (e.g. in :class:`~deskbridge.http.auth.authcode.PendingAuthorizations`), sends the user to
+        its ``url``, and on the redirect calls :meth:`exchange_code` with the request found by ``state``.
+        """
+        if self.grant not in _CODE_GRANTS:
+            raise ConfigurationError(f"the {self.grant} grant has no authorization step")
+        assert self.authorize_url is not None and self.redirect_uri is not None
+        return authcode.authorization_request(
+            authorize_url=self.authorize_url,
+            client_id=self.client_id,
+            redirect_uri=self.redirect_uri,
+            scope=self.scope,
+            pkce=self.grant == "authorization_code_pkce",
+            extra_params=extra_params,
+        )
+
+    def code_request(self, code: str, pending: authcode.AuthorizationRequest) -> httpx.Request:
+        """Return the token request exchanging ``code`` (with the PKCE verifier of ``pending``)."""
+        assert self.redirect_uri is not None
+        params = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
+        if pending.code_verifier:
+            params["code_verifier"] = pending.code_verifier
+        request = self.build_token_request(params)
+        request.extensions[IDEMPOTENT] = False  # a code is single-use
+        return request
+
+    def _check_callback(self, pending: authcode.AuthorizationRequest, state: str, code: str) -> None:
+        pending.check(state)
+        if not code:
+            raise AuthenticationError("the authorization server sent no code")
+
+    def exchange_code(
+        self, client: httpx.Client, *, pending: authcode.AuthorizationRequest, state: str, code: str
+    ) -> StoredToken:
+        """Check ``state`` against ``pending``, exchange ``code`` for tokens, store and return them."""
+        self._check_callback(pending, state, code)
+        sent_at = self._clock()
+        response = client.send(self.code_request(code, pending), auth=None)
+        response.read()
+        return self._store_exchanged(response, sent_at)
+
+    async def aexchange_code(
+        self, client: httpx.AsyncClient, *, pending: authcode.AuthorizationRequest, state: str, code: str
+    ) -> StoredToken:
+        """The async twin of :meth:`exchange_code`."""
+        self._check_callback(pending, state, code)
+        sent_at = self._clock()
+        response = await client.send(self.code_request(code, pending), auth=None)
+        await response.aread()
+        return self._store_exchanged(response, sent_at)
+
+    def _store_exchanged(self, response: httpx.Response, sent_at: float) -> StoredToken:
+        token = self._accept(response, sent_at)
+        for value in (token.access_token, token.refresh_token):
+            if value:
+                self._on_secret(value)
+        self.store.put(self.credential_key, token)
+        return token
 
 
-_Step = httpx.Request | _Fetch | _Lock
-_Core = Generator[_Step, httpx.Response | None, None]
-
-
-class ClientCredentialsAuth(httpx.Auth):
-    """Bearer tokens from an OAuth 2.0 token endpoint, obtained with a client id and secret.
+class ClientCredentialsAuth(OAuth2Auth):
+    """:class:`OAuth2Auth` with the client credentials grant (RFC 6749 §4.4), the desk's own API applications' way.
 
     Args:
         token_url: The token endpoint (absolute http or https URL).
         client_id: The client identifier.
         client_secret: The client secret.
         scope: The ``scope`` to ask for; ``None`` sends none.
-        client_auth: How the client authenticates: HTTP Basic (``client_secret_basic``, the RFC 6749 default, with
-            the id and secret form-encoded as §2.3.1 requires) or form fields (``client_secret_post``).
+        client_auth: ``client_secret_basic`` (default) or ``client_secret_post``, or one of the others of
+            :class:`OAuth2Auth`.
         extra_params: Further form fields of the token request (e.g. ``{"tenant": "acme"}``).
-        skew: Seconds before expiry at which a token is replaced (at most half its lifetime).
-        clock: A monotonic clock in seconds.
-        on_secret: Called with every access token obtained, before it is used (to register it for redaction).
-
-    Raises:
-        ConfigurationError: A value above is invalid.
+        **kwargs: Those of :class:`OAuth2Auth` (``skew``, ``clock``, ``on_secret``, ``credential_key`` ...).
     """
-
-    requires_request_body = True  # a request refused with 401 is sent again
-    requires_response_body = True  # token responses are read; API responses are not, so streaming still works
 
     def __init__(
         self,
@@ -97,222 +332,18 @@ class ClientCredentialsAuth(httpx.Auth):
         scope: str | None = None,
         client_auth: ClientAuthMethod = "client_secret_basic",
         extra_params: Mapping[str, str] | None = None,
-        skew: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        on_secret: Callable[[str], None] | None = None,
+        **kwargs: object,
     ) -> None:
-        url = httpx.URL(token_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(f"token_url must be an absolute http(s) URL, got {redact_url(token_url)!r}")
-        if client_auth not in get_args(ClientAuthMethod):
-            raise ConfigurationError(
-                f"unknown client_auth {client_auth!r}; expected one of {sorted(get_args(ClientAuthMethod))}"
-            )
-        if skew < 0:
-            raise ConfigurationError(f"skew must not be negative, got {skew}")
-        if not client_id:
-            raise ConfigurationError("client_id must not be empty")
-        reserved = sorted(_RESERVED_PARAMS & set(extra_params or {}))
-        if reserved:
-            raise ConfigurationError(f"extra_params must not set {reserved}; they come from the other arguments")
-        self.token_url = url
-        self.client_id = client_id
-        self.client_secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
-        self.scope = scope
-        self.client_auth: ClientAuthMethod = client_auth
-        self.extra_params = dict(extra_params or {})
-        self.skew = skew
-        self._clock = clock
-        self._on_secret = on_secret
-        self._token: _Token | None = None
-        self._sync_lock = threading.Lock()
-        self._async_lock = anyio.Lock()
+        super().__init__(
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            grant="client_credentials",
+            scope=scope,
+            client_auth=client_auth,
+            extra_params=extra_params,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(token_url={redact_url(self.token_url)!r}, client_id={self.client_id!r})"
-
-    # -- the flow, written once; the drivers below run it with a thread lock or an async lock ----------------------
-
-    def _flow(self, request: httpx.Request) -> _Core:
-        token = self._valid_token()
-        if token is None:
-            yield _ACQUIRE
-            token = self._valid_token()  # another caller may have fetched one while this one waited
-            if token is None:
-                token = yield from self._fetch()
-            yield _RELEASE
-        response = yield self._authorize(request, token)
-        assert response is not None
-        if response.status_code != 401:
-            return
-        yield _ACQUIRE
-        current = self._valid_token()
-        if current is None or current.access_token == token.access_token:
-            self._token = None
-            current = yield from self._fetch()
-        yield _RELEASE
-        # Once only: a second 401 goes back to the caller, who maps it to an error.
-        yield self._authorize(request, current)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Run the flow as :meth:`sync_auth_flow` does (httpx itself calls the sync or async variant)."""
-        yield from self.sync_auth_flow(request)
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Run the flow for a sync client; token fetching is serialised by a :class:`threading.Lock`."""
-        request.read()
-        core = self._flow(request)
-        held = False
-        try:
-            step = next(core)
-            while True:
-                reply: httpx.Response | None = None
-                if isinstance(step, _Lock):
-                    if step.acquire:
-                        self._sync_lock.acquire()
-                    else:
-                        self._sync_lock.release()
-                    held = step.acquire
-                elif isinstance(step, _Fetch):
-                    reply = yield step.request
-                    reply.read()
-                else:
-                    reply = yield step
-                step = core.send(reply)
-        except StopIteration:
-            return
-        finally:
-            if held:
-                self._sync_lock.release()
-            core.close()
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """Run the flow for an async client; token fetching is serialised by an :class:`anyio.Lock`."""
-        await request.aread()
-        core = self._flow(request)
-        held = False
-        try:
-            step = next(core)
-            while True:
-                reply: httpx.Response | None = None
-                if isinstance(step, _Lock):
-                    if step.acquire:
-                        await self._async_lock.acquire()
-                    else:
-                        self._async_lock.release()
-                    held = step.acquire
-                elif isinstance(step, _Fetch):
-                    reply = yield step.request
-                    await reply.aread()
-                else:
-                    reply = yield step
-                step = core.send(reply)
-        except StopIteration:
-            return
-        finally:
-            if held:
-                self._async_lock.release()
-            core.close()
-
-    # -- pieces ------------------------------------------------------------------------------------------------------
-
-    def _valid_token(self) -> _Token | None:
-        token = self._token
-        if token is None or (token.refresh_at is not None and self._clock() >= token.refresh_at):
-            return None
-        return token
-
-    @staticmethod
-    def _authorize(request: httpx.Request, token: _Token) -> httpx.Request:
-        request.headers["Authorization"] = f"Bearer {token.access_token}"
-        return request
-
-    def _fetch(self) -> Generator[_Step, httpx.Response | None, _Token]:
-        sent_at = self._clock()
-        response = yield _Fetch(self.token_request())
-        assert response is not None
-        token = self._accept(response, sent_at)
-        if self._on_secret is not None:
-            self._on_secret(token.access_token)
-        self._token = token
-        return token
-
-    def token_request(self) -> httpx.Request:
-        """Return the token request (form-encoded POST, ``grant_type=client_credentials``)."""
-        params = dict(self.extra_params)
-        if self.scope:
-            params["scope"] = self.scope
-        body = prepare_token_request("client_credentials", **params)
-        headers = {"Content-Type": _FORM, "Accept": "application/json"}
-        secret = self.client_secret.get_secret_value()
-        if self.client_auth == "client_secret_basic":
-            # authlib's encoder base64s the raw values; RFC 6749 §2.3.1 wants them form-encoded first (authlib's
-            # maintainers reverted that fix, authlib/authlib#594, and advise quoting before the call).
-            client = ClientAuth(quote_plus(self.client_id), quote_plus(secret), "client_secret_basic")
-        else:
-            client = ClientAuth(self.client_id, secret, "client_secret_post")
-        _uri, headers, body = client.prepare("POST", str(self.token_url), headers, body)
-        return httpx.Request(
-            "POST",
-            self.token_url,
-            headers=headers,
-            content=str(body).encode("ascii"),
-            # Asking for a token twice is harmless: let the retry transport retry it like an idempotent request.
-            extensions={IDEMPOTENT: True},
-        )
-
-    def _accept(self, response: httpx.Response, sent_at: float) -> _Token:
-        where = f"token endpoint {redact_url(self.token_url)}"
-        status = response.status_code
-        if status >= 500 or status in (408, 429):
-            raise RetriableError(f"{where} answered {status}; try again later")
-        payload = self._json(response)
-        error = payload.get("error") if payload is not None else None
-        if status in (400, 401, 403) and payload is not None and isinstance(error, str):
-            error = self._clean(error)
-            description = payload.get("error_description")
-            detail = f" ({self._clean(description)})" if isinstance(description, str) and description else ""
-            raise AuthenticationError(f"{where} refused the client credentials: {error}{detail}")
-        if not 200 <= status < 300:
-            raise AuthenticationError(f"{where} answered {status}, not a token or an OAuth error")
-        if payload is None:
-            raise AuthenticationError(f"{where} answered {status} with a body that is not a JSON object")
-        access = payload.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise AuthenticationError(f"{where} answered {status} without an access_token")
-        token_type = payload.get("token_type", "Bearer")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise AuthenticationError(
-                f"{where} issued a {self._clean(str(token_type))!r} token; only Bearer is supported"
-            )
-        return _Token(access_token=access, refresh_at=self._refresh_at(payload.get("expires_in"), sent_at, where))
-
-    def _refresh_at(self, expires_in: object, sent_at: float, where: str) -> float | None:
-        if expires_in is None:
-            return None
-        try:
-            lifetime = float(expires_in)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise AuthenticationError(
-                f"{where} sent expires_in={self._clean(str(expires_in))!r}, not seconds"
-            ) from None
-        # Counted from when the request was sent, so time spent waiting for the answer is not counted twice.
-        # A token living less than twice the skew is replaced half-way instead of on every request.
-        return sent_at + lifetime - min(self.skew, max(lifetime, 0.0) / 2)
-
-    @staticmethod
-    def _json(response: httpx.Response) -> dict[str, object] | None:
-        try:
-            payload = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return payload if isinstance(payload, dict) else None
-
-    def _clean(self, text: str) -> str:
-        """Make server-supplied text safe for a message: printable, short, and never echoing the secret."""
-        secret = self.client_secret.get_secret_value()
-        for form in {secret, quote_plus(secret)}:
-            if form:
-                text = text.replace(form, REDACTED)
-        text = "".join(ch if ch.isprintable() else " " for ch in text)
-        return text if len(text) <= _MAX_DESCRIPTION else text[:_MAX_DESCRIPTION] + "..."
