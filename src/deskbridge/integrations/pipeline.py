@@ -165,6 +165,8 @@ class _Step:
     run: RunTicket | None
     counts: Counts
     on_change: Observer | None
+    stored: dict[str, str] | None = None
+    """The fingerprints stored with the links, by external id (read on the first batch)."""
 
     @property
     def desk(self) -> Desk:
@@ -227,9 +229,9 @@ class _Step:
         if not drafts:
             return
         prints = {d.external_id: fingerprint(d) for d in drafts}
-        stored = self.desk.fingerprints(
-            self.resource, integration=self.integration, external_ids=[d.external_id for d in drafts]
-        )
+        if self.stored is None:  # read once, on the first batch; each is dropped once its record is met
+            self.stored = self.desk.fingerprints(self.resource, integration=self.integration)
+        stored = {d.external_id: self.stored.pop(d.external_id, None) for d in drafts}
         if not self.ctx.full_compare:
             kept = [
                 d for d in drafts if prints[d.external_id] is None or stored.get(d.external_id) != prints[d.external_id]

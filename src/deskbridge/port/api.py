@@ -121,12 +121,15 @@ class ApiDesk:
         ]
         return items
 
-    def fingerprints(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, str]:
+    def fingerprints(
+        self, resource: str, *, integration: str, external_ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
         """See :meth:`deskbridge.port.Desk.fingerprints`."""
-        if not external_ids:
+        if external_ids is not None and not external_ids:
             return {}
+        wanted = list(external_ids) if external_ids is not None else None
         items: dict[str, str] = self._sync(
-            resource, "fingerprints", {"integration": integration, "external_ids": list(external_ids)}
+            resource, "fingerprints", {"integration": integration, "external_ids": wanted}
         )
         return items
 

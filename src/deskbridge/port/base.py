@@ -120,8 +120,12 @@ class Desk(Protocol):
     def linked_ids(self, resource: str, *, integration: str) -> dict[str, int]:
         """Every external id of ``integration`` linked to a ``resource`` record, with the record's id."""
 
-    def fingerprints(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, str]:
-        """The fingerprints stored with the links of these external ids (ids without one are left out).
+    def fingerprints(
+        self, resource: str, *, integration: str, external_ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        """The fingerprints stored with the links of these external ids, or of every link when ``None``.
+
+        Links without a fingerprint are left out.
 
         A fingerprint is what :class:`Change` stored when the record was last applied or found unchanged; any other
         write to the record clears it.

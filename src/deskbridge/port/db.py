@@ -53,9 +53,11 @@ class DbDesk:
         with self.db.session(write=False) as session:
             return sync_service.linked_ids(session, res, integration=integration)
 
-    def fingerprints(self, resource: str, *, integration: str, external_ids: Sequence[str]) -> dict[str, str]:
+    def fingerprints(
+        self, resource: str, *, integration: str, external_ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
         """See :meth:`deskbridge.port.Desk.fingerprints`."""
-        if not external_ids:
+        if external_ids is not None and not external_ids:
             return {}
         res = sync_service.resource(resource)
         with self.db.session(write=False) as session:

@@ -44,9 +44,9 @@ def linked_ids(
 
 @router.post("/fingerprints", summary="Fingerprints stored with links")
 def fingerprints(
-    db: DB, principal: AdminPrincipal, resource: ResourceName, body: Annotated[schemas.LinkedBody, Body()]
+    db: DB, principal: AdminPrincipal, resource: ResourceName, body: Annotated[schemas.FingerprintsBody, Body()]
 ) -> Response:
-    """``{"items": {external id: fingerprint}}`` for the linked ids that have one."""
+    """``{"items": {external id: fingerprint}}`` for the linked ids that have one (every link when ids is null)."""
     res = sync_service.resource(resource)
     with db.session(write=False) as session:
         items = sync_service.fingerprints(session, res, integration=body.integration, external_ids=body.external_ids)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deskbridge.desk.types import Id, ShortText
 
-__all__ = ["ApplyBody", "ChangeBody", "FindBody", "LinkedBody", "RecordsBody", "RunRef"]
+__all__ = ["ApplyBody", "ChangeBody", "FindBody", "FingerprintsBody", "LinkedBody", "RecordsBody", "RunRef"]
 
 MAX_ITEMS = 5000
 
@@ -24,6 +24,13 @@ class LinkedBody(_Body):
 
     integration: ShortText = Field(min_length=1, max_length=64)
     external_ids: list[ExternalId] = Field(max_length=MAX_ITEMS)
+
+
+class FingerprintsBody(_Body):
+    """Whose fingerprints to read: these external ids, or every link of the integration when null."""
+
+    integration: ShortText = Field(min_length=1, max_length=64)
+    external_ids: list[ExternalId] | None = Field(None, max_length=MAX_ITEMS)
 
 
 class FindBody(_Body):

@@ -125,7 +125,7 @@ def find(session: Session, res: Resource[Any], *, by: str, values: Sequence[str]
 
 
 def fingerprints(
-    session: Session, res: Resource[Any], *, integration: str, external_ids: Sequence[str]
+    session: Session, res: Resource[Any], *, integration: str, external_ids: Sequence[str] | None
 ) -> dict[str, str]:
     """The fingerprints stored on the links of these external ids (see :meth:`deskbridge.port.Desk.fingerprints`)."""
     return link_service.fingerprints(session, integration=integration, entity=res.name, external_ids=external_ids)

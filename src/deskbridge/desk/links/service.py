@@ -40,9 +40,20 @@ def record_ids_stmt(*, integration: str, entity: str, external_id: str | None = 
     return stmt
 
 
-def fingerprints(session: Session, *, integration: str, entity: str, external_ids: Sequence[str]) -> dict[str, str]:
-    """The stored fingerprints of these external ids' links (links without one are left out)."""
+def fingerprints(
+    session: Session, *, integration: str, entity: str, external_ids: Sequence[str] | None
+) -> dict[str, str]:
+    """The stored fingerprints of these external ids' links, or of all when ``None`` (links without one left out)."""
     out: dict[str, str] = {}
+    if external_ids is None:
+        rows = session.execute(
+            select(ExternalLink.external_id, ExternalLink.fingerprint).where(
+                ExternalLink.integration == integration,
+                ExternalLink.entity == entity,
+                ExternalLink.fingerprint.is_not(None),
+            )
+        )
+        return {ext: fp for ext, fp in rows if fp is not None}
     wanted = sorted(set(external_ids))
     for start in range(0, len(wanted), bulk.CHUNK):
         rows = session.execute(
