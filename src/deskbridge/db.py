@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Dialect, Engine, Index, MetaData, create_engine, event, func
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 if TYPE_CHECKING:
     from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
 
-__all__ = ["Base", "Database", "PlainJSON", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "Database", "PlainJSON", "UTCDateTime", "lower_index", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +42,17 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def lower_index(*columns: Any) -> None:
+    """Index ``lower(column)`` of each mapped text column, as ``ix_<table>_lower_<column>``.
+
+    The desk compares names, serial numbers and e-mail addresses ignoring case (``lower(column) IN (...)``); a plain
+    index on the column cannot serve that, an index on the expression can (SQLite and PostgreSQL alike).
+    """
+    for column in columns:
+        table = column.class_.__tablename__
+        Index(f"ix_{table}_lower_{column.key}", func.lower(column))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from deskbridge.db import Base, PlainJSON
+from deskbridge.db import Base, PlainJSON, lower_index
 from deskbridge.desk.mixins import RecordMixin
 
 __all__ = ["Asset", "AssetField", "AssetGroup", "AssetType", "CustomField", "FieldKind"]
@@ -64,13 +64,17 @@ class Asset(RecordMixin, Base):
 
     __tablename__ = "asset"
 
-    name: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
     asset_type_id: Mapped[int] = mapped_column(ForeignKey("asset_type.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    serial_number: Mapped[str | None] = mapped_column(String(255), index=True)
-    inventory_number: Mapped[str | None] = mapped_column(String(255), index=True)
+    serial_number: Mapped[str | None] = mapped_column(String(255))
+    inventory_number: Mapped[str | None] = mapped_column(String(255))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("end_user.id"), index=True)
     fields: Mapped[dict[str, Any]] = mapped_column(PlainJSON, default=dict)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(PlainJSON, default=dict)
+
+
+# Text lookups (matching, unique checks, ``find``) compare ``lower(column)``: index that expression.
+lower_index(Asset.name, Asset.serial_number, Asset.inventory_number)

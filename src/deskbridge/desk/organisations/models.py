@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from deskbridge.db import Base
+from deskbridge.db import Base, lower_index
 from deskbridge.desk.mixins import RecordMixin
 
 __all__ = ["Customer", "Site", "TopLevel"]
@@ -24,7 +24,7 @@ class Customer(RecordMixin, Base):
 
     __tablename__ = "customer"
 
-    name: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
     top_level_id: Mapped[int | None] = mapped_column(ForeignKey("top_level.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     address: Mapped[str | None] = mapped_column(String(2000))
@@ -44,3 +44,7 @@ class Site(RecordMixin, Base):
     name: Mapped[str] = mapped_column(String(255))
     address: Mapped[str | None] = mapped_column(String(2000))
     active: Mapped[bool] = mapped_column(default=True)
+
+
+# Text lookups (matching, unique checks, ``find``) compare ``lower(column)``: index that expression.
+lower_index(Customer.name, Site.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from deskbridge.db import Base
+from deskbridge.db import Base, lower_index
 from deskbridge.desk.mixins import RecordMixin
 
 __all__ = ["Agent", "EndUser"]
@@ -16,8 +16,8 @@ class EndUser(RecordMixin, Base):
 
     __tablename__ = "end_user"
 
-    name: Mapped[str] = mapped_column(String(255), index=True)
-    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -33,3 +33,7 @@ class Agent(RecordMixin, Base):
     is_api_only: Mapped[bool] = mapped_column(default=False)
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+# Text lookups (matching, unique checks, ``find``) compare ``lower(column)``: index that expression.
+lower_index(EndUser.name, EndUser.email)
