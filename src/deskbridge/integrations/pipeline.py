@@ -5,6 +5,11 @@ Each batch is matched and planned with a handful of batch lookups through the De
 are written in one transaction with their links. A record the desk refuses fails alone: the batch is retried
 without it. A preview runs the same steps and reports the plan instead of applying it.
 
+Reading, deciding and writing overlap (see :mod:`~deskbridge.integrations.overlap`): a plugin whose ``extract``
+only reads the source has it run a couple of batches ahead, and outside a preview each planned batch is written
+by a writer thread while the next one is planned. Matching stays exact meanwhile: a record matched earlier in the
+run is never matched again, even before its link is written.
+
 Unchanged records are skipped early: each draft's mapped values are digested into a fingerprint, stored on the
 record's link when it is applied (or found equal), and a later draft with the same fingerprint counts as unchanged
 without reading or comparing the desk record. Any other write to the record clears its fingerprint, so a record
@@ -16,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +31,7 @@ import orjson
 
 from deskbridge.exceptions import ConflictError, InputError, LeaseLostError, ValidationError
 from deskbridge.integrations.base import Draft, Integration, MatchRules, RecordFailure, SyncContext
+from deskbridge.integrations.overlap import Behind, ahead
 from deskbridge.port.base import Change, Counts, Desk, RunTicket
 
 __all__ = ["PlannedChange", "fingerprint", "sync_entity"]
@@ -62,58 +67,6 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-_AHEAD = 2  # batches read ahead of the one being processed: memory stays bounded
-_DONE = object()
-_JOIN_SECONDS = 60.0
-
-
-def _ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
-    """Read ``batches`` in a thread of their own, up to :data:`_AHEAD` batches ahead of the consumer.
-
-    An error of the source is raised in the consumer where the batch would have come. When the consumer stops early
-    (an error of its own, a lost lease) the reader is told to stop, and closes the source in its thread.
-    """
-    slots: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    break
-            else:
-                put(_DONE)
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(exc)
-        finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
-
-    reader = threading.Thread(target=read, name="extract-ahead", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join(timeout=_JOIN_SECONDS)  # a request in flight ends within the client's timeouts
-
-
 def sync_entity(
     plugin: Integration,
     ctx: SyncContext,
@@ -129,9 +82,40 @@ def sync_entity(
     counts = Counts()
     seen: set[str] = set()
     step = _Step(plugin.name, spec.resource, ctx, rules, run, counts, on_change)
+    if not ctx.preview:
+        step.writer = Behind(step.apply_now)
+    try:
+        _batches(plugin, ctx, entity, step, seen, on_progress)
+        step.flush()  # every batch written (and its errors raised) before deactivating
+        if rules.deactivate is not None and not ctx.complete:
+            logger.warning("deactivate.skipped reason=the source listing was not complete; nothing is deactivated")
+        elif rules.deactivate is not None:
+            step.deactivate_vanished(seen, rules.deactivate)
+            step.flush()
+            if on_progress is not None:
+                on_progress(counts)
+    except BaseException:
+        if step.writer is not None:
+            step.writer.close(cancel=True)
+        raise
+    if step.writer is not None:
+        step.writer.close()
+    return counts
+
+
+def _batches(
+    plugin: Integration,
+    ctx: SyncContext,
+    entity: str,
+    step: _Step,
+    seen: set[str],
+    on_progress: Callable[[Counts], None] | None,
+) -> None:
+    """Transform, match and plan every batch of the source; the writer applies them behind."""
+    counts = step.counts
     batches = _batched(plugin.extract(ctx=ctx, entity=entity), ctx.batch_size)
     if plugin.extract_ahead:
-        batches = _ahead(batches)
+        batches = ahead(batches)
     for batch in batches:
         drafts: list[Draft] = []
         for result in plugin.transform(ctx=ctx, entity=entity, batch=batch):
@@ -147,13 +131,6 @@ def sync_entity(
         step.run_batch(drafts)
         if on_progress is not None:
             on_progress(counts)
-    if rules.deactivate is not None and not ctx.complete:
-        logger.warning("deactivate.skipped reason=the source listing was not complete; nothing is deactivated")
-    elif rules.deactivate is not None:
-        step.deactivate_vanished(seen, rules.deactivate)
-        if on_progress is not None:
-            on_progress(counts)
-    return counts
 
 
 @dataclass(slots=True)
@@ -167,6 +144,12 @@ class _Step:
     on_change: Observer | None
     stored: dict[str, str] | None = None
     """The fingerprints stored with the links, by external id (read on the first batch)."""
+    writer: Behind[Sequence[tuple[Change, PlannedChange]]] | None = None
+    """Applies planned batches in a thread of its own while the next batch is planned (None in a preview)."""
+    claimed: set[int] = field(default_factory=set)
+    """Records matched (by mapping or matching field) earlier in this run: their links may not be written yet."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Guards the counts, which the writer's thread updates too."""
 
     @property
     def desk(self) -> Desk:
@@ -177,7 +160,8 @@ class _Step:
             self.on_change(change)
 
     def fail(self, external_id: str | None, label: str, reason: str) -> None:
-        self.counts.failed += 1
+        with self.lock:
+            self.counts.failed += 1
         logger.warning("record.failed id=%s reason=%s", label or external_id, reason)
         self.note(PlannedChange("fail", external_id, None, label, reason=reason))
 
@@ -188,7 +172,7 @@ class _Step:
         found = self.desk.linked(
             self.resource, integration=self.integration, external_ids=[d.external_id for d in drafts]
         )
-        claimed = {rec["id"] for rec in found.values()}
+        claimed = {rec["id"] for rec in found.values()} | self.claimed
         targets: dict[str, int] = {}
         for draft in drafts:
             if draft.external_id not in found and draft.target_id is not None:
@@ -202,6 +186,7 @@ class _Step:
                 elif target not in claimed:
                     found[external_id] = rec
                     claimed.add(target)
+                    self.claimed.add(target)
         for name in self.rules.fields:
             wanted: dict[str, list[Draft]] = {}
             for draft in drafts:
@@ -223,6 +208,7 @@ class _Step:
                 for draft, rec in zip(waiting, free, strict=False):
                     found[draft.external_id] = rec
                     claimed.add(rec["id"])
+                    self.claimed.add(rec["id"])
         return found
 
     def run_batch(self, drafts: Sequence[Draft]) -> None:
@@ -236,7 +222,8 @@ class _Step:
             kept = [
                 d for d in drafts if prints[d.external_id] is None or stored.get(d.external_id) != prints[d.external_id]
             ]
-            self.counts.unchanged += len(drafts) - len(kept)
+            with self.lock:
+                self.counts.unchanged += len(drafts) - len(kept)
             drafts = kept
             if not drafts:
                 return
@@ -249,7 +236,8 @@ class _Step:
             for warning in warnings:
                 logger.warning("record.field_skipped id=%s reason=%s", label, warning)
             if warnings:
-                self.counts.extra["field_errors"] = self.counts.extra.get("field_errors", 0) + len(warnings)
+                with self.lock:
+                    self.counts.extra["field_errors"] = self.counts.extra.get("field_errors", 0) + len(warnings)
             record = found.get(draft.external_id)
             if record is None:
                 planned = PlannedChange(
@@ -265,7 +253,8 @@ class _Step:
             data, diff = plan_update(record, draft)
             linked = (record.get("external_ids") or {}).get(self.integration) == draft.external_id
             if not data and linked:
-                self.counts.unchanged += 1
+                with self.lock:
+                    self.counts.unchanged += 1
                 if stored.get(draft.external_id) != print_ and not self.ctx.preview:
                     # Equal already: only remember the fingerprint, so that the next run skips the record.
                     touch = PlannedChange("unchanged", draft.external_id, record["id"], label)
@@ -277,11 +266,25 @@ class _Step:
 
     # ------------------------------------------------------------------------------------------------ apply
 
+    def flush(self) -> None:
+        """Wait for the writer to finish what it was given; raise its error, if any."""
+        if self.writer is not None:
+            self.writer.flush()
+
     def apply(self, changes: Sequence[tuple[Change, PlannedChange]]) -> None:
+        """Count the plan in a preview; else have the writer apply it (or apply it now, without one)."""
         if self.ctx.preview:
             for _, planned in changes:
                 self._count(planned)
+        elif not changes:
             return
+        elif self.writer is not None:
+            self.writer.submit(changes)
+        else:
+            self.apply_now(changes)
+
+    def apply_now(self, changes: Sequence[tuple[Change, PlannedChange]]) -> None:
+        """Write one planned batch; records the desk refuses fail alone."""
         pending = list(changes)
         for _ in range(3):
             if not pending:
@@ -324,12 +327,13 @@ class _Step:
     def _count(self, planned: PlannedChange) -> None:
         if planned.action == "unchanged":
             return  # counted when planned; only its fingerprint was written
-        if planned.action == "create":
-            self.counts.created += 1
-        elif planned.action == "update":
-            self.counts.updated += 1
-        elif planned.action == "deactivate":
-            self.counts.deactivated += 1
+        with self.lock:
+            if planned.action == "create":
+                self.counts.created += 1
+            elif planned.action == "update":
+                self.counts.updated += 1
+            elif planned.action == "deactivate":
+                self.counts.deactivated += 1
         self.note(planned)
 
     # ------------------------------------------------------------------------------------------- deactivate
