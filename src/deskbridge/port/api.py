@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import httpx
+import orjson
 from pydantic import SecretStr
 
 from deskbridge.exceptions import (
@@ -34,6 +35,8 @@ from deskbridge.http import IDEMPOTENT_METHODS, ClientCredentialsAuth, RetryPoli
 from deskbridge.port.base import Applied, Change, Counts, IntegrationState, RunTicket
 
 __all__ = ["ApiDesk"]
+
+_JSON = {"content-type": "application/json"}
 
 _SAFE = RetryPolicy(methods=IDEMPOTENT_METHODS | {"POST"})
 _ONCE = RetryPolicy()
@@ -78,11 +81,13 @@ class ApiDesk:
         except httpx.HTTPError as exc:
             raise RetriableError(f"the desk at {self.desk_url} cannot be reached: {type(exc).__name__}") from exc
         if response.is_success:
-            return response.json() if response.content else None
+            return orjson.loads(response.content) if response.content else None
         raise _error(response)
 
     def _sync(self, resource: str, op: str, body: Mapping[str, Any]) -> Any:
-        return self._call("POST", f"/sync/{resource}/{op}", json=body)["items"]
+        # orjson rather than httpx's json=: a batch of a thousand records is encoded several times faster.
+        content = orjson.dumps(body, default=str)
+        return self._call("POST", f"/sync/{resource}/{op}", content=content, headers=_JSON)["items"]
 
     # ----------------------------------------------------------------------------------------------- the port
 
