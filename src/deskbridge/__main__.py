@@ -2,4 +2,5 @@
 
 from deskbridge.cli import main
 
-main()
+if __name__ == "__main__":  # not when a child process (the DB-mode writer) imports this module
+    main()

@@ -48,14 +48,22 @@ class _Kept:
 def make_port(kind: str, desk: Desk) -> DeskPort:
     if kind == "db":
         return DbDesk(desk.db, box=SecretBox(desk.settings.key))
+    if kind == "db-writer":  # the integrator's DB mode: writes in a child process
+        return DbDesk(desk.db, box=SecretBox(desk.settings.key), writer_process=True)
     client_id, secret = integrator_credentials(desk)
     return ApiDesk(desk.base_url, client_id=client_id, client_secret=secret)
 
 
-@pytest.fixture(params=["db", "api"])
+@pytest.fixture(params=["db", "db-writer", "api"])
 def port(request: pytest.FixtureRequest, desk: Desk) -> Iterator[DeskPort]:
-    """The Desk port through DbDesk and through ApiDesk (against the desk server on 127.0.0.1)."""
+    """The Desk port through DbDesk (writing in-process, then from a child process as the integrator's DB mode
+    does) and through ApiDesk (against the desk server on 127.0.0.1)."""
     adapter = make_port(request.param, desk)
     yield _Kept(adapter)  # type: ignore[misc]
     if request.param == "api":
         adapter.close()
+    elif request.param == "db-writer":
+        writer = adapter._writer  # type: ignore[attr-defined]
+        adapter._writer = None  # type: ignore[attr-defined]
+        writer.close()  # the writer only: the shared desk's connections stay open
+        assert not writer._process.is_alive()

@@ -50,7 +50,7 @@ def open_desk(conn: Connection, **_: Any) -> Desk:
     except ConfigurationError as exc:
         # Integrations without secrets run without the key; only reading a stored secret needs it.
         box = _NoKeyBox(exc)
-    return DbDesk(db, box=box)
+    return DbDesk(db, box=box, writer_process=True)
 
 
 class _NoKeyBox(SecretBox):

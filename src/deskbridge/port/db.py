@@ -15,6 +15,7 @@ from deskbridge.db import Database
 from deskbridge.integration_settings import service as integration_service
 from deskbridge.integrations import registry
 from deskbridge.port.base import Applied, Change, Counts, IntegrationState, RunTicket
+from deskbridge.port.writer import WriterProcess
 from deskbridge.runs import service as run_service
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync import service as sync_service
@@ -25,11 +26,18 @@ __all__ = ["DbDesk"]
 class DbDesk:
     """The Desk port over a database the caller opened (its schema must be current)."""
 
-    def __init__(self, db: Database, *, box: SecretBox, mode: str = "db") -> None:
-        """Use ``db``; ``box`` opens the integrations' stored secrets."""
+    def __init__(self, db: Database, *, box: SecretBox, mode: str = "db", writer_process: bool = False) -> None:
+        """Use ``db``; ``box`` opens the integrations' stored secrets.
+
+        With ``writer_process``, :meth:`apply` runs in a child process (see :mod:`deskbridge.port.writer`), so
+        that writing a batch uses another core while this process reads and plans the next one.
+        """
         self.db = db
         self.box = box
         self.mode = mode
+        self._writer: WriterProcess | None = None
+        if writer_process:
+            self._writer = WriterProcess(db.url.render_as_string(hide_password=False))
 
     def version(self) -> str:
         """The desk's version: this package's, since the desk is built in."""
@@ -81,6 +89,8 @@ class DbDesk:
         self, resource: str, *, integration: str, changes: Sequence[Change], run: RunTicket | None = None
     ) -> list[Applied]:
         """See :meth:`deskbridge.port.Desk.apply`."""
+        if self._writer is not None:
+            return self._writer.apply(resource, integration=integration, changes=changes, run=run)
         res = sync_service.resource(resource)
         with self.db.session() as session:
             return sync_service.apply(session, res, integration=integration, changes=changes, run=run)
@@ -113,5 +123,8 @@ class DbDesk:
             run_service.finish(session, run, status=status, counts=counts, error=error)
 
     def close(self) -> None:
-        """Close the database's connections."""
+        """Stop the writer process, if any, and close the database's connections."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.db.dispose()
