@@ -227,13 +227,31 @@ class _PeakRss(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_mb: float | None = None
+        self.children: dict[int, float] = {}
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(0.05):
             peak = _proc_peak_rss_mb(self.pid)
             if peak is not None:
-                self.peak_mb = max(peak, self.peak_mb or 0.0)
+                # The integrator's DB mode writes from a child process: its peak counts too. The sum of the peaks
+                # is an upper bound of what both held at once.
+                for child in _children(self.pid):
+                    child_peak = _proc_peak_rss_mb(child)
+                    if child_peak is not None:
+                        self.children[child] = max(child_peak, self.children.get(child, 0.0))
+                self.peak_mb = max(peak + sum(self.children.values()), self.peak_mb or 0.0)
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of a running process, from ``/proc``."""
+    out: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out.extend(int(c) for c in (task / "children").read_text().split())
+    except OSError:
+        pass
+    return out
 
 
 def _timed_subprocess(cmd: Sequence[str], *, cwd: Path, env: dict[str, str], log_path: Path | None) -> _Finished:

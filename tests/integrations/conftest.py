@@ -64,6 +64,7 @@ def port(request: pytest.FixtureRequest, desk: Desk) -> Iterator[DeskPort]:
         adapter.close()
     elif request.param == "db-writer":
         writer = adapter._writer  # type: ignore[attr-defined]
-        adapter._writer = None  # type: ignore[attr-defined]
-        writer.close()  # the writer only: the shared desk's connections stay open
-        assert not writer._process.is_alive()
+        if writer is not None:  # started by the first write
+            adapter._writer = None  # type: ignore[attr-defined]
+            writer.close()  # the writer only: the shared desk's connections stay open
+            assert not writer._process.is_alive()

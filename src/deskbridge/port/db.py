@@ -35,9 +35,8 @@ class DbDesk:
         self.db = db
         self.box = box
         self.mode = mode
+        self._writer_process = writer_process
         self._writer: WriterProcess | None = None
-        if writer_process:
-            self._writer = WriterProcess(db.url.render_as_string(hide_password=False))
 
     def version(self) -> str:
         """The desk's version: this package's, since the desk is built in."""
@@ -89,7 +88,9 @@ class DbDesk:
         self, resource: str, *, integration: str, changes: Sequence[Change], run: RunTicket | None = None
     ) -> list[Applied]:
         """See :meth:`deskbridge.port.Desk.apply`."""
-        if self._writer is not None:
+        if self._writer_process:
+            if self._writer is None:  # started on the first write: a run that writes nothing needs no child
+                self._writer = WriterProcess(self.db.url.render_as_string(hide_password=False))
             return self._writer.apply(resource, integration=integration, changes=changes, run=run)
         res = sync_service.resource(resource)
         with self.db.session() as session:
