@@ -227,20 +227,18 @@ class _PeakRss(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_mb: float | None = None
-        self.children: dict[int, float] = {}
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(0.05):
             peak = _proc_peak_rss_mb(self.pid)
             if peak is not None:
-                # The integrator's DB mode writes from a child process: its peak counts too. The sum of the peaks
-                # is an upper bound of what both held at once.
+                # The integrator's DB mode writes from a child process: what both hold at once counts. Their
+                # current RSS is summed at each poll; the parent's own peak (VmHWM) alone is a lower bound.
+                both = _proc_rss_mb(self.pid) or 0.0
                 for child in _children(self.pid):
-                    child_peak = _proc_peak_rss_mb(child)
-                    if child_peak is not None:
-                        self.children[child] = max(child_peak, self.children.get(child, 0.0))
-                self.peak_mb = max(peak + sum(self.children.values()), self.peak_mb or 0.0)
+                    both += _proc_rss_mb(child) or 0.0
+                self.peak_mb = max(peak, both, self.peak_mb or 0.0)
 
 
 def _children(pid: int) -> list[int]:
@@ -318,6 +316,17 @@ def _log_tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def _proc_rss_mb(pid: int) -> float | None:
+    """Current RSS (``VmRSS``) of a running process in MB, from ``/proc``."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def _proc_peak_rss_mb(pid: int) -> float | None:
