@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from deskbridge.auth.models import ApiApplication
+from deskbridge.auth.models import ApiApplication, UsedAssertion
+from deskbridge.custom.models import Certificate, CustomCall, CustomIntegration, CustomMethod, CustomToken
 from deskbridge.db import Base
 from deskbridge.desk.assets.models import Asset, AssetField, AssetGroup, AssetType, CustomField
 from deskbridge.desk.links.models import ExternalLink
@@ -20,7 +21,12 @@ __all__ = [
     "AssetGroup",
     "AssetType",
     "Base",
+    "Certificate",
+    "CustomCall",
     "CustomField",
+    "CustomIntegration",
+    "CustomMethod",
+    "CustomToken",
     "Customer",
     "EndUser",
     "EntityState",
@@ -33,4 +39,5 @@ __all__ = [
     "Ticket",
     "TicketType",
     "TopLevel",
+    "UsedAssertion",
 ]
