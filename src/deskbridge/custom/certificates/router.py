@@ -53,12 +53,15 @@ async def _from_multipart(request: Request) -> tuple[str, bytes, str | None]:
         form = await request.form(max_files=1, max_fields=10)
     except Exception:  # noqa: BLE001 - any parse failure of the body is the caller's
         raise ValidationError.single("body", msg="the multipart body cannot be read") from None
-    name, file, password = form.get("name"), form.get("file"), form.get("password")
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError.single("name", msg="give the certificate a name")
-    if not isinstance(file, UploadFile):
-        raise ValidationError.single("file", msg="attach the certificate file (PEM or PFX) as `file`")
-    data = await file.read(_MAX_FILE + 1)
+    try:
+        name, file, password = form.get("name"), form.get("file"), form.get("password")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError.single("name", msg="give the certificate a name")
+        if not isinstance(file, UploadFile):
+            raise ValidationError.single("file", msg="attach the certificate file (PEM or PFX) as `file`")
+        data = await file.read(_MAX_FILE + 1)
+    finally:
+        await form.close()
     try:  # the name follows the rules of the JSON form
         upload = schemas.CertificateUpload(name=name, data="", password=None)
     except pydantic.ValidationError as exc:

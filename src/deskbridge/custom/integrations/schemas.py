@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import httpx
-from pydantic import Field, SecretStr, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 
 from deskbridge.custom.authorization import CertificateRef, StoredAuth
 from deskbridge.desk.types import LongText, Name, ShortText, WriteModel
@@ -37,12 +37,7 @@ class ProxyIn(WriteModel):
 
     @model_validator(mode="after")
     def _check(self) -> ProxyIn:
-        try:
-            url = httpx.URL(self.url)
-        except httpx.InvalidURL:
-            url = httpx.URL("invalid:")
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"url must be an http(s) URL, got {redact_url(self.url)!r}")
+        url = httpx.URL(_http_url(self.url, "url"))
         if url.username or url.password:
             raise ValueError("give the proxy credentials as username and password, not in the url")
         if (self.ca_pem or self.client_certificate) and url.scheme != "https":
@@ -78,6 +73,21 @@ class IntegrationIn(WriteModel):
         default_factory=dict,
         description="Per integrator instance OAuth 2.0 client credentials (the client credentials grant only).",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value, "base_url")
+
+
+def _http_url(value: str, name: str) -> str:
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        url = httpx.URL("invalid:")
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{name} must be an absolute http(s) URL, got {redact_url(value)!r}")
+    return value
 
 
 class AuthorizeRequest(WriteModel):
