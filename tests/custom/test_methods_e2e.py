@@ -17,8 +17,10 @@ import trustme
 from sqlalchemy import func, select, text
 
 from deskbridge.custom.models import CustomCall, CustomToken
+from deskbridge.custom.tokens import DbTokenStore
 from deskbridge.db import utcnow
 from deskbridge.http import ALLOW_ENV
+from deskbridge.security.secretbox import SecretBox
 from tests.conftest import Desk, unique
 from tests.custom.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.custom.helpers import create, method, run, upload_pem
@@ -201,6 +203,17 @@ def test_authorization_code_pkce_through_the_redirect_endpoint(
     page = httpx.get(callback)  # the browser back at the desk
     assert page.status_code == 200 and "Authorized" in page.text and integration["name"] in page.text
     assert run(desk.admin, integration["id"], m["id"])["outputs"] == {"who": client_id}
+
+    # The access token expires at the server: the 401 makes the engine refresh; the rotated refresh token is in the
+    # database (a new store reads it, as a restarted desk would) and the old one is spent.
+    key = f"custom:{integration['id']}:default"
+    first = DbTokenStore(desk.db, SecretBox(desk.settings.key)).get(key)
+    assert first is not None and first.refresh_token
+    state.expire_all_access()
+    assert run(desk.admin, integration["id"], m["id"])["outputs"] == {"who": client_id}
+    second = DbTokenStore(desk.db, SecretBox(desk.settings.key)).get(key)
+    assert second is not None and second.refresh_token not in (None, first.refresh_token)
+    assert second.refresh_token in state.refresh and first.refresh_token in state.used_refresh
 
     replay = httpx.get(callback)
     assert replay.status_code == 400 and "unknown, used or expired authorization state" in replay.text
