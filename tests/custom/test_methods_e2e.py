@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select, text
 
 from deskbridge.custom.models import CustomCall, CustomToken
@@ -294,7 +296,7 @@ def test_desk_method_calls_the_desks_own_api(desk: Desk) -> None:
         integration["id"],
         {
             "endpoint": "/api/customers",
-            "query": [{"key": "name", "value": "<<customer>>"}],
+            "query": [{"key": "search", "value": "<<customer>>"}],
             "output_variables": [{"name": "name", "path": "$.items[0].name"}, {"name": "status", "source": "status"}],
         },
     )
@@ -315,3 +317,62 @@ def test_desk_method_calls_the_desks_own_api(desk: Desk) -> None:
         f"/api/custom-integrations/{integration['id']}/methods/{m['id']}/test", json={"variables": {"customer": "x"}}
     )
     assert disabled.status_code == 422 and "disabled" in disabled.json()["detail"]
+
+
+def test_jwt_assertion_and_body_signature_with_a_stored_certificate(
+    desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]
+) -> None:
+    srv, state = oauth_server
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "signer.test", common_name="signer", key_type=trustme.KeyType.RSA
+    )
+    cert = upload_pem(desk.admin, leaf.private_key_and_cert_chain_pem.bytes())
+    public = (
+        x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    issuer = unique("jwt")
+    state.clients[issuer] = Client(jwt_key=public, jwt_algs=("RS256",))
+    state.x509_keys[cert["thumbprint"]] = public
+    integration = create(
+        desk.admin,
+        {
+            "base_url": srv.url,
+            "authorization": {
+                "type": "jwt_assertion",
+                "token_url": f"{srv.url}/token",
+                "algorithm": "RS256",
+                "issuer": issuer,
+                "certificate": cert["id"],
+            },
+        },
+    )
+    who = method(
+        desk.admin,
+        integration["id"],
+        {"endpoint": "/api/who", "output_variables": [{"name": "who", "path": "$.client"}]},
+    )
+    assert run(desk.admin, integration["id"], who["id"])["outputs"] == {"who": issuer}
+
+    signed = method(
+        desk.admin,
+        integration["id"],
+        {
+            "verb": "POST",
+            "endpoint": "/sig/x509",
+            "body": {"type": "text", "content": "pay <<amount>>"},
+            "authorization": {
+                "type": "sign_body_x509",
+                "certificate": cert["id"],
+                "signature_header": "X-Body-Signature",
+                "certificate_id_header": "X-Cert-Id",
+            },
+            "output_variables": [{"name": "ok", "path": "$.ok"}],
+        },
+    )
+    result = run(desk.admin, integration["id"], signed["id"], amount=12)
+    assert result["status"] == 200 and result["outputs"] == {"ok": True}, result
+    r = desk.admin.delete(f"/api/certificates/{cert['id']}")
+    assert r.status_code == 409 and signed["name"] in r.json()["detail"] and integration["name"] in r.json()["detail"]
