@@ -8,6 +8,8 @@ method calling the desk's own /api/customers as an automation identity. The call
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +23,7 @@ from sqlalchemy import func, select, text
 from deskbridge.custom.models import CustomCall, CustomToken
 from deskbridge.custom.tokens import DbTokenStore
 from deskbridge.db import utcnow
-from deskbridge.http import ALLOW_ENV
+from deskbridge.http import ALLOW_ENV, StoredToken
 from deskbridge.security.secretbox import SecretBox
 from tests.conftest import Desk, unique
 from tests.custom.conftest import PROXY_PASSWORD, PROXY_USER
@@ -376,3 +378,57 @@ def test_jwt_assertion_and_body_signature_with_a_stored_certificate(
     assert result["status"] == 200 and result["outputs"] == {"ok": True}, result
     r = desk.admin.delete(f"/api/certificates/{cert['id']}")
     assert r.status_code == 409 and signed["name"] in r.json()["detail"] and integration["name"] in r.json()["detail"]
+
+
+def test_bodies_are_cut_and_twenty_parallel_runs_share_one_token_request(
+    desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]
+) -> None:
+    srv, state = oauth_server
+    client_id = unique("par")
+    state.clients[client_id] = Client(secret="CANARY-parallel-secret-1")
+    integration = create(
+        desk.admin,
+        {
+            "base_url": srv.url,
+            "authorization": {
+                "type": "oauth2",
+                "token_url": f"{srv.url}/token",
+                "client_id": client_id,
+                "client_secret": "CANARY-parallel-secret-1",
+                "client_auth": "client_secret_post",
+            },
+        },
+    )
+
+    def token_requests() -> int:
+        return sum(1 for t in state.token_requests if t.get("client_id") == client_id)
+
+    big = method(
+        desk.admin,
+        integration["id"],
+        {"verb": "POST", "endpoint": "/api/big", "body": {"type": "text", "content": "x" * 10_000}},
+    )
+    result = run(desk.admin, integration["id"], big["id"])
+    assert result["request"]["body_truncated"] is True and len(result["request"]["body"]) == 4096
+    assert result["response"]["body_truncated"] is True and result["response"]["body_bytes"] > 10_000
+    assert len(result["response"]["body"]) <= 4096
+    assert token_requests() == 1
+
+    # An expired token in the store, then 20 runs at once: one token request between them, every run served.
+    key = f"custom:{integration['id']}:default"
+    expired = StoredToken(access_token="AT-expired", obtained_at=time.time() - 7200, expires_at=time.time() - 3600)
+    DbTokenStore(desk.db, SecretBox(desk.settings.key)).put(key, expired)
+    m = method(
+        desk.admin,
+        integration["id"],
+        {"endpoint": "/api/who", "output_variables": [{"name": "who", "path": "$.client"}]},
+    )
+    url = f"/api/custom-integrations/{integration['id']}/methods/{m['id']}/test"
+    state.token_delay = 0.3  # a slow token endpoint widens the race window
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _i: desk.admin.post(url, json={}).json(), range(20)))
+    finally:
+        state.token_delay = 0.0
+    assert [a["outputs"] for a in answers] == [{"who": client_id}] * 20
+    assert token_requests() == 2

@@ -28,12 +28,16 @@ from deskbridge.http.redact import redact_headers, redact_url
 from deskbridge.security.redact import redact, redact_known
 from deskbridge.security.secretbox import SecretBox
 
-__all__ = ["SHOWN_BYTES", "CallResult", "extract", "run"]
+__all__ = ["SHOWN_BYTES", "SHOWN_HEADERS", "SHOWN_HEADER_CHARS", "CallResult", "extract", "run"]
 
 logger = logging.getLogger(__name__)
 
 SHOWN_BYTES = 4096
 """How much of a request or response body a test answer and the call log show."""
+SHOWN_HEADERS = 100
+"""How many headers of a request or response are shown."""
+SHOWN_HEADER_CHARS = 1024
+"""How much of one header value is shown."""
 _READ_LIMIT = 10 * 1024 * 1024
 
 
@@ -97,7 +101,11 @@ def _is_text(data: bytes) -> bool:
 
 
 def _headers(headers: httpx.Headers | list[tuple[str, str]]) -> list[list[str]]:
-    return [[name, redact_known(value)] for name, value in redact_headers(headers)]
+    shown = []
+    for name, value in redact_headers(headers)[:SHOWN_HEADERS]:
+        text = redact_known(value)
+        shown.append([name, text if len(text) <= SHOWN_HEADER_CHARS else text[:SHOWN_HEADER_CHARS] + "..."])
+    return shown
 
 
 def extract(outputs: list[OutputVariable], response: httpx.Response, content: bytes) -> dict[str, Any]:
