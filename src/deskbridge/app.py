@@ -9,7 +9,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.responses import Response
 
 from deskbridge import API_VERSION, __version__
-from deskbridge.api import errors
+from deskbridge.api import accesslog, errors
 from deskbridge.api.responses import ORJSONResponse
 from deskbridge.auth.router import api_router as auth_api_router
 from deskbridge.auth.router import token_router
@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
     app.state.custom_pending = PendingAuthorizations()
     errors.install(app)
+    accesslog.install()  # the OAuth redirect's code arrives in the query string
 
     api = APIRouter(prefix="/api")
 

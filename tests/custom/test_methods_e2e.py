@@ -432,3 +432,23 @@ def test_bodies_are_cut_and_twenty_parallel_runs_share_one_token_request(
         state.token_delay = 0.0
     assert [a["outputs"] for a in answers] == [{"who": client_id}] * 20
     assert token_requests() == 2
+
+
+def test_the_access_log_hides_the_authorization_code() -> None:
+    import logging
+
+    from deskbridge.api.accesslog import AccessLogRedactionFilter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/oauth/callback?code=C-secret-code-77&state=s1", "1.1", 200),
+        None,
+    )
+    assert AccessLogRedactionFilter().filter(record)
+    assert (
+        "C-secret-code-77" not in record.getMessage() and "/api/oauth/callback?code=***&state=s1" in record.getMessage()
+    )
