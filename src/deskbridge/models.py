@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from deskbridge.auth.models import ApiApplication, UsedAssertion
-from deskbridge.custom.models import Certificate, CustomCall, CustomIntegration, CustomMethod, CustomToken
+from deskbridge.custom.models import (
+    Certificate,
+    CustomCall,
+    CustomIntegration,
+    CustomMethod,
+    CustomToken,
+    CustomTokenLock,
+)
 from deskbridge.db import Base
 from deskbridge.desk.assets.models import Asset, AssetField, AssetGroup, AssetType, CustomField
 from deskbridge.desk.links.models import ExternalLink
@@ -27,6 +34,7 @@ __all__ = [
     "CustomIntegration",
     "CustomMethod",
     "CustomToken",
+    "CustomTokenLock",
     "Customer",
     "EndUser",
     "EntityState",

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from deskbridge.db import Base, UTCDateTime, utcnow
 from deskbridge.desk.mixins import RecordMixin
 
-__all__ = ["Certificate", "CustomCall", "CustomIntegration", "CustomMethod", "CustomToken"]
+__all__ = ["Certificate", "CustomCall", "CustomIntegration", "CustomMethod", "CustomToken", "CustomTokenLock"]
 
 
 class Certificate(RecordMixin, Base):
@@ -75,6 +75,16 @@ class CustomToken(Base):
     integration_id: Mapped[int] = mapped_column(ForeignKey("custom_integration.id", ondelete="CASCADE"), index=True)
     sealed: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CustomTokenLock(Base):
+    """Who is asking for a new token of a credential, until when: token requests are single-flight across processes."""
+
+    __tablename__ = "custom_token_lock"
+
+    credential_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CustomCall(Base):

@@ -5,25 +5,37 @@ table. A credential key reads ``custom:<integration id>:<instance>`` (``custom:<
 method with an authorization of its own), so :func:`clear_integration` drops every token of an integration.
 :meth:`DbTokenStore.put` commits before it returns: the engine calls it with each new token *before* using it, so
 a rotated refresh token is durable before the old one is forgotten. Reads go to the database every time, so
-another process's rotation is seen at once. The per-key locks are process-wide (one token request at a time per
-credential in this process).
+another process's rotation is seen at once.
+
+Token requests are single-flight per credential across processes: :meth:`DbTokenStore.lock` gives a lock that is
+first the process's own lock of the key (threads queue there, without touching the database) and then a lease row
+in ``custom_token_lock`` (inserted; a second process finds the row and waits). A lease outlives a crashed holder by
+at most :data:`LEASE` seconds.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
+from datetime import timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from deskbridge.custom.models import CustomToken
-from deskbridge.db import Database
+from deskbridge.custom.models import CustomToken, CustomTokenLock
+from deskbridge.db import Database, utcnow
 from deskbridge.http.auth.tokens import KeyLock, MemoryTokenStore, StoredToken
 from deskbridge.security.redact import register_secret
 from deskbridge.security.secretbox import SecretBox
 
-__all__ = ["DbTokenStore", "clear_integration", "credential_key"]
+__all__ = ["LEASE", "DbTokenStore", "clear_integration", "credential_key"]
+
+LEASE = 120.0
+"""Seconds a token request may hold a credential's lock (a token request times out well before)."""
+_POLL = 0.05
 
 _KEY = re.compile(r"^custom:(\d+):")
 _LOCKS = MemoryTokenStore()  # only its per-key locks are used: shared by every DbTokenStore of the process
@@ -96,5 +108,66 @@ class DbTokenStore:
             session.execute(delete(CustomToken).where(CustomToken.credential_key == key))
 
     def lock(self, key: str) -> KeyLock:
-        """Return the process-wide lock of ``key``."""
-        return _LOCKS.lock(key)
+        """Return the lock of ``key``: the process's own, then a lease in the database (see the module docstring)."""
+        return _DbLock(self._db, key, _LOCKS.lock(key))
+
+
+class _DbLock:
+    """A credential's lock across processes: the process lock of the key, then a lease row."""
+
+    def __init__(self, db: Database, key: str, local: KeyLock) -> None:
+        self._db = db
+        self._key = key
+        self._local = local
+        self._holder = uuid.uuid4().hex
+        self._last_try = 0.0
+
+    def _try_lease(self) -> bool:
+        now = utcnow()
+        with self._db.session() as session:
+            session.execute(
+                delete(CustomTokenLock).where(
+                    CustomTokenLock.credential_key == self._key, CustomTokenLock.expires_at < now
+                )
+            )
+            try:
+                with session.begin_nested():
+                    session.add(
+                        CustomTokenLock(
+                            credential_key=self._key, holder=self._holder, expires_at=now + timedelta(seconds=LEASE)
+                        )
+                    )
+            except IntegrityError:
+                return False
+        return True
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; with ``blocking=False`` return at once (the database is asked at most every 50 ms)."""
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        if not self._local.acquire(blocking, timeout):
+            return False
+        try:
+            while True:
+                if blocking or time.monotonic() - self._last_try >= _POLL:
+                    self._last_try = time.monotonic()
+                    if self._try_lease():
+                        return True
+                if not blocking or (deadline is not None and time.monotonic() >= deadline):
+                    self._local.release()
+                    return False
+                time.sleep(_POLL)
+        except BaseException:
+            self._local.release()
+            raise
+
+    def release(self) -> None:
+        """Give the lock back: the lease row first, then the process lock."""
+        try:
+            with self._db.session() as session:
+                session.execute(
+                    delete(CustomTokenLock).where(
+                        CustomTokenLock.credential_key == self._key, CustomTokenLock.holder == self._holder
+                    )
+                )
+        finally:
+            self._local.release()

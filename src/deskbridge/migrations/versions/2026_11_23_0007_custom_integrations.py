@@ -90,6 +90,12 @@ def upgrade() -> None:
     with op.batch_alter_table('custom_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_custom_token_integration_id'), ['integration_id'], unique=False)
 
+    op.create_table('custom_token_lock',
+    sa.Column('credential_key', sa.String(length=255), nullable=False),
+    sa.Column('holder', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', deskbridge.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('credential_key', name=op.f('pk_custom_token_lock'))
+    )
     op.create_table('custom_call',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('integration_id', sa.Integer(), nullable=False),
@@ -137,6 +143,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_custom_call_integration_id'))
 
     op.drop_table('custom_call')
+    op.drop_table('custom_token_lock')
     with op.batch_alter_table('custom_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_custom_token_integration_id'))
 
