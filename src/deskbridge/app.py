@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.responses import Response
 
 from deskbridge import API_VERSION, __version__
-from deskbridge.api import errors
+from deskbridge.api import accesslog, errors
 from deskbridge.api.responses import ORJSONResponse
 from deskbridge.auth.router import api_router as auth_api_router
 from deskbridge.auth.router import token_router
 from deskbridge.auth.tokens import TokenSigner
 from deskbridge.config import Settings
+from deskbridge.custom.certificates.router import router as certificates_router
+from deskbridge.custom.certificates.schemas import CertificateUpload
+from deskbridge.custom.integrations.router import callback_router as custom_callback_router
+from deskbridge.custom.integrations.router import router as custom_integrations_router
+from deskbridge.custom.integrations.schemas import IntegrationIn
+from deskbridge.custom.methods.router import router as custom_methods_router
+from deskbridge.custom.methods.schemas import MethodIn
 from deskbridge.db import Database
 from deskbridge.desk.registry import RESOURCES
 from deskbridge.desk.router import build_router
+from deskbridge.http.auth.authcode import PendingAuthorizations
 from deskbridge.integration_settings.actions import router as integration_actions_router
 from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
@@ -24,6 +33,8 @@ from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync.router import router as sync_router
 
 __all__ = ["create_app"]
+
+_DOCUMENTED: tuple[type[BaseModel], ...] = (CertificateUpload, IntegrationIn, MethodIn)
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
@@ -39,7 +50,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     box = SecretBox(settings.key)
     app.state.secret_box = box
     app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
+    app.state.custom_pending = PendingAuthorizations()
     errors.install(app)
+    accesslog.install()  # the OAuth redirect's code arrives in the query string
 
     api = APIRouter(prefix="/api")
 
@@ -54,6 +67,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     api.include_router(integration_actions_router)  # after: its /{name}/{table} would catch /{name}/runtime
     api.include_router(runs_router)
     api.include_router(sync_router)
+    api.include_router(certificates_router)
+    api.include_router(custom_integrations_router)
+    api.include_router(custom_methods_router)
+    api.include_router(custom_callback_router)
     app.include_router(api)
     app.include_router(token_router)
 
@@ -61,8 +78,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         # The upsert bodies refer to each resource's create model; add those to the components.
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            # The custom-integration bodies are read as plain JSON (their secrets are merged first): add their schemas.
             _, defs = models_json_schema(
-                [(r.create_schema, "validation") for r in RESOURCES],
+                [(m, "validation") for m in (*[r.create_schema for r in RESOURCES], *_DOCUMENTED)],
                 ref_template="#/components/schemas/{model}",
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))

@@ -8,6 +8,7 @@
 ``DESKBRIDGE_PUBLIC_URL``    the URL agents and the integrator reach the desk at (shown as API/auth URL).
 ``DESKBRIDGE_TENANT``        optional tenant name a token request must name (hosted desks).
 ``DESKBRIDGE_TOKEN_TTL_SECONDS`` lifetime of access tokens; default 3600.
+``DESKBRIDGE_CUSTOM_CALL_RETENTION_DAYS`` how long the call log of custom integration methods is kept; default 30.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     tenant: str | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    custom_call_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("database_url")
     @classmethod

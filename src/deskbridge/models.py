@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from deskbridge.auth.models import ApiApplication
+from deskbridge.auth.models import ApiApplication, UsedAssertion
+from deskbridge.custom.models import (
+    Certificate,
+    CustomCall,
+    CustomIntegration,
+    CustomMethod,
+    CustomToken,
+    CustomTokenLock,
+)
 from deskbridge.db import Base
 from deskbridge.desk.assets.models import Asset, AssetField, AssetGroup, AssetType, CustomField
 from deskbridge.desk.links.models import ExternalLink
@@ -20,7 +28,13 @@ __all__ = [
     "AssetGroup",
     "AssetType",
     "Base",
+    "Certificate",
+    "CustomCall",
     "CustomField",
+    "CustomIntegration",
+    "CustomMethod",
+    "CustomToken",
+    "CustomTokenLock",
     "Customer",
     "EndUser",
     "EntityState",
@@ -33,4 +47,5 @@ __all__ = [
     "Ticket",
     "TicketType",
     "TopLevel",
+    "UsedAssertion",
 ]

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from deskbridge.api.deps import DB, AdminPrincipal, get_signer
 from deskbridge.api.responses import ORJSONResponse
-from deskbridge.auth import schemas
+from deskbridge.auth import assertions, schemas
 from deskbridge.auth import service as auth_service
 from deskbridge.auth.models import ApiApplication
 from deskbridge.config import Settings
@@ -29,6 +29,16 @@ token_router = APIRouter(prefix="/auth", tags=["auth"])
 api_router = APIRouter(tags=["auth"])
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_FIELDS = (
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "tenant",
+    "client_assertion_type",
+    "client_assertion",
+    "assertion",
+)
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
@@ -53,7 +63,7 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 @token_router.post(
     "/token",
     response_model=schemas.TokenResponse,
-    summary="Get an access token (OAuth 2.0 client credentials)",
+    summary="Get an access token (OAuth 2.0 client credentials, or a JWT assertion of an automation identity)",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -63,9 +73,12 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
                         "type": "object",
                         "required": ["grant_type"],
                         "properties": {
-                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "grant_type": {"type": "string", "enum": ["client_credentials", assertions.JWT_BEARER]},
                             "client_id": {"type": "string"},
                             "client_secret": {"type": "string"},
+                            "client_assertion_type": {"type": "string", "enum": [assertions.CLIENT_ASSERTION_TYPE]},
+                            "client_assertion": {"type": "string"},
+                            "assertion": {"type": "string"},
                             "scope": {"type": "string"},
                             "tenant": {"type": "string"},
                         },
@@ -77,7 +90,12 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     responses={400: {"description": "RFC 6749 §5.2 error"}, 401: {"description": "invalid_client"}},
 )
 async def token(request: Request, db: DB) -> Response:
-    """Exchange client credentials (form body or HTTP Basic) for a bearer token; errors follow RFC 6749 §5.2."""
+    """Exchange client credentials for a bearer token; errors follow RFC 6749 §5.2.
+
+    The client authenticates with its secret (form body or HTTP Basic) or, for an application with a key pair (an
+    automation identity), with a JWT assertion signed by its key (RFC 7523): ``client_assertion_type`` and
+    ``client_assertion`` with the ``client_credentials`` grant, or the ``jwt-bearer`` grant with ``assertion``.
+    """
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return _oauth_error(400, "invalid_request", "send the request as application/x-www-form-urlencoded")
@@ -86,7 +104,7 @@ async def token(request: Request, db: DB) -> Response:
     except Exception:  # noqa: BLE001 - any parse failure of the body is the client's
         return _oauth_error(400, "invalid_request", "the form body cannot be read")
     fields: dict[str, str] = {}
-    for key in ("grant_type", "client_id", "client_secret", "scope", "tenant"):
+    for key in _FIELDS:
         values = form.getlist(key)
         if len(values) > 1:
             return _oauth_error(400, "invalid_request", f"`{key}` is given more than once")
@@ -99,8 +117,10 @@ async def token(request: Request, db: DB) -> Response:
     grant = fields.get("grant_type")
     if not grant:
         return _oauth_error(400, "invalid_request", "`grant_type` is missing")
-    if grant != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type", "only `client_credentials` is supported")
+    if grant not in ("client_credentials", assertions.JWT_BEARER):
+        return _oauth_error(
+            400, "unsupported_grant_type", f"only `client_credentials` and `{assertions.JWT_BEARER}` are supported"
+        )
     settings: Settings = request.app.state.settings
     tenant = fields.get("tenant")
     if tenant and tenant != (settings.tenant or ""):
@@ -108,6 +128,11 @@ async def token(request: Request, db: DB) -> Response:
     scope = fields.get("scope")
     if scope and set(scope.split()) - {"all"}:
         return _oauth_error(400, "invalid_scope", "the only scope is `all`")
+    assertion = _assertion(fields, grant)
+    if isinstance(assertion, Response):
+        return assertion
+    if assertion is not None:
+        return await _assertion_token(request, db, assertion, fields.get("client_id"))
     basic = _basic_credentials(request.headers.get("authorization", ""))
     if basic and ("client_id" in fields or "client_secret" in fields):
         return _oauth_error(400, "invalid_request", "send client credentials either in the body or as Basic auth")
@@ -120,6 +145,48 @@ async def token(request: Request, db: DB) -> Response:
     def authenticate() -> ApiApplication:
         with db.session(write=False) as session:
             return auth_service.authenticate_client(session, client_id=client_id, client_secret=secret)
+
+    try:
+        app = await run_in_threadpool(authenticate)
+    except AuthenticationError as exc:
+        return _oauth_error(401, "invalid_client", str(exc))
+    signer = get_signer(request)
+    access = signer.issue(application_id=app.id, secret_version=app.secret_version)
+    body = {"access_token": access, "token_type": "Bearer", "expires_in": signer.ttl_seconds, "scope": "all"}
+    return ORJSONResponse(body, headers=_NO_STORE)
+
+
+def _assertion(fields: dict[str, str], grant: str) -> str | Response | None:
+    """The JWT assertion of the request, an error answer, or ``None`` when the client uses its secret."""
+    if grant == assertions.JWT_BEARER:
+        if not fields.get("assertion"):
+            return _oauth_error(400, "invalid_request", "the jwt-bearer grant needs an `assertion`")
+        return fields["assertion"]
+    kind = fields.get("client_assertion_type")
+    if kind is None and "client_assertion" not in fields:
+        return None
+    if kind != assertions.CLIENT_ASSERTION_TYPE:
+        return _oauth_error(
+            400, "invalid_request", f"`client_assertion_type` must be {assertions.CLIENT_ASSERTION_TYPE}"
+        )
+    if not fields.get("client_assertion") or "client_secret" in fields:
+        return _oauth_error(400, "invalid_request", "send a `client_assertion` (and no client secret)")
+    return fields["client_assertion"]
+
+
+async def _assertion_token(request: Request, db: DB, assertion: str, client_id: str | None) -> Response:
+    settings: Settings = request.app.state.settings
+    audiences = [str(request.url.replace(query="", fragment=""))]
+    if settings.public_url:
+        audiences.insert(0, f"{settings.public_url}/auth/token")
+    if len(assertion) > 8000:
+        return _oauth_error(400, "invalid_request", "the assertion is too long")
+
+    def authenticate() -> ApiApplication:
+        with db.session() as session:
+            app = assertions.verify_assertion(session, assertion=assertion, audiences=audiences, client_id=client_id)
+            auth_service.check_usable(session, app)
+            return app
 
     try:
         app = await run_in_threadpool(authenticate)
@@ -192,6 +259,21 @@ def rotate_application_secret(db: DB, principal: AdminPrincipal, id: AppId) -> R
         app = auth_service.get(session, id=id)
         secret = auth_service.rotate_secret(session, app=app)
         return ORJSONResponse({"client_id": app.client_id, "client_secret": secret}, headers=_NO_STORE)
+
+
+@api_router.post(
+    "/applications/{id}/key-pair", response_model=schemas.ApplicationRead, summary="New key pair (automation identity)"
+)
+def rotate_application_key_pair(request: Request, db: DB, principal: AdminPrincipal, id: AppId) -> Response:
+    """Make (or replace) the application's key pair: the desk keeps the private key sealed and never shows it.
+
+    The application can then get tokens with JWT assertions signed by that key, as custom integrations with the
+    ``desk`` authorization do; assertions signed with the previous key stop working at once.
+    """
+    with db.session() as session:
+        app = auth_service.get(session, id=id)
+        assertions.rotate_key_pair(session, box=request.app.state.secret_box, app=app)
+        return ORJSONResponse(_read(app))
 
 
 def _integrator(request: Request, session: Session, app: ApiApplication | None) -> dict[str, object]:

@@ -47,6 +47,9 @@ class ApplicationRead(BaseModel):
     active: bool
     secret_set_at: datetime | None
     created_at: datetime
+    key_id: str | None = Field(None, description="The id of the key pair the desk made (automation identity), if any.")
+    public_key_pem: str | None = None
+    key_created_at: datetime | None = None
 
 
 class ApplicationSecret(BaseModel):

@@ -27,6 +27,7 @@ __all__ = [
     "INTEGRATOR_APP_NAME",
     "Principal",
     "authenticate_client",
+    "check_usable",
     "create",
     "ensure_integrator",
     "get",
@@ -133,12 +134,17 @@ def authenticate_client(session: Session, *, client_id: str, client_secret: str)
         ok = False
     if app is None or not ok or not app.secret_hash:
         raise AuthenticationError("unknown client or wrong secret")
+    check_usable(session, app)
+    return app
+
+
+def check_usable(session: Session, app: ApiApplication) -> None:
+    """Raise :class:`AuthenticationError` unless the application and the agent it logs in as are active."""
     if not app.active:
         raise AuthenticationError("this API application is disabled")
     agent = session.get(Agent, app.agent_id)
     if agent is None or not agent.active:
         raise AuthenticationError("the agent this application logs in as is not active")
-    return app
 
 
 def principal_for(session: Session, claims: TokenClaims) -> Principal:

@@ -1,1 +1,5 @@
-"""Custom integrations: the certificate store and (later) integrations, methods and runbooks, on top of ``http/``."""
+"""Custom integrations, on top of the outbound engine ``http/``.
+
+``certificates/`` is the certificate store; ``integrations/`` holds the integrations (connection, authorization,
+instance credentials, tokens, the OAuth redirect); ``methods/`` the methods, their test runs and the call log.
+"""

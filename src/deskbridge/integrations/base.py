@@ -32,6 +32,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 if TYPE_CHECKING:
     from deskbridge.exceptions import FieldError
+    from deskbridge.http.auth.config import AuthConfig
     from deskbridge.port.base import Desk, IntegrationState
 
 __all__ = [
@@ -223,6 +224,15 @@ class Integration(abc.ABC):
     def test_connection(self, *, settings: BaseModel) -> tuple[bool, str]:
         """Try the connection the settings describe; return whether it works and, if not, why (never a secret)."""
         return True, "this integration has no connection to test"
+
+    def custom_connection(self, *, settings: BaseModel) -> tuple[str, AuthConfig] | None:
+        """Return the base URL and authorization custom integrations reuse as a *system integration*.
+
+        Override when the integration talks to an HTTP API: the URL of that API and the engine's authorization
+        configuration (:mod:`deskbridge.http.auth.config`) built from ``settings``. ``None`` (the default): it has
+        no connection to share.
+        """
+        return None
 
     def entity(self, name: str) -> EntitySpec:
         """Return the entity called ``name``; raise ``KeyError`` naming the known ones."""

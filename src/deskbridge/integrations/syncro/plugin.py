@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from deskbridge.exceptions import FieldError
+from deskbridge.http.auth.config import AuthConfig, BearerConfig
 from deskbridge.integrations.base import (
     Check,
     Draft,
@@ -114,6 +115,11 @@ class Syncro(Integration):
         assert isinstance(settings, SyncroSettings)
         with open_client(settings, quick=True) as client:
             return client.test_connection()
+
+    def custom_connection(self, *, settings: BaseModel) -> tuple[str, AuthConfig] | None:
+        """SyncroMSP's REST API (``<url>/api/v1``) with the stored API key as a bearer token."""
+        assert isinstance(settings, SyncroSettings)
+        return f"{settings.url}/api/v1", BearerConfig(token=settings.api_key)
 
     def check_rows(self, *, desk: Desk, table: str, rows: Sequence[BaseModel]) -> list[FieldError]:
         """Mappings must name desk records that exist; field mappings desk fields that exist."""

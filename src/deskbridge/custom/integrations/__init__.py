@@ -1,0 +1,1 @@
+"""Custom integrations: base URL, authorization, access and proxy, system integration, instance credentials."""
