@@ -1,6 +1,6 @@
 """external link fingerprint; case-folded lookup indexes
 
-Revision ID: 0006
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 05:30:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0006'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
