@@ -19,7 +19,7 @@ __all__ = ["AHEAD", "Behind", "ahead"]
 
 T = TypeVar("T")
 
-AHEAD = 2
+AHEAD = 1
 """Batches read ahead of the one being processed."""
 
 _DONE = object()
