@@ -47,6 +47,7 @@ from deskbridge.port.base import Desk
 __all__ = ["Syncro", "customer_name"]
 
 CUSTOMER_MAPPINGS = "customer-mappings"
+_RECORDS_PER_READ = 5000  # the most ids the desk's /api/sync records call takes at once
 FIELD_MAPPINGS = "field-mappings"
 
 
@@ -380,6 +381,25 @@ class _Assets:
                 only_when_empty.add(key)
         return frozenset(only_when_empty), warnings
 
+    def _linked_sites(self) -> dict[int, int]:
+        """The default site of every desk customer linked to a SyncroMSP customer, read once a run.
+
+        A few large reads rather than one per batch: in API mode each read is a request.
+        """
+        cached = self.ctx.cache.get("linked_sites")
+        if isinstance(cached, dict):
+            return cached
+        links = self.desk.linked_ids("customers", integration="syncro")
+        by_record = {rid: int(ext) for ext, rid in links.items() if ext.isdigit()}
+        sites: dict[int, int] = {}
+        ids = sorted(by_record)
+        for start in range(0, len(ids), _RECORDS_PER_READ):
+            for rid, customer in self.desk.records("customers", ids=ids[start : start + _RECORDS_PER_READ]).items():
+                if customer.get("default_site_id"):
+                    sites[by_record[rid]] = int(customer["default_site_id"])
+        self.ctx.cache["linked_sites"] = sites
+        return sites
+
     def _resolve_sites(self, batch: Sequence[SourceRecord]) -> None:
         """Find the desk site of each SyncroMSP customer of ``batch`` not met yet in this run.
 
@@ -398,12 +418,10 @@ class _Assets:
             row = self.mappings.get(cid)
             if row is not None:
                 found[cid] = row.site_id
-        rest = sorted(set(new) - set(found))
-        if rest:
-            linked = self.desk.linked("customers", integration="syncro", external_ids=[str(c) for c in rest])
-            for ext, customer in linked.items():
-                if customer.get("default_site_id"):
-                    found[int(ext)] = int(customer["default_site_id"])
+        linked = self._linked_sites()
+        for cid in new:
+            if cid not in found and linked.get(cid):
+                found[cid] = linked[cid]
         names = {
             cid: customer_name(embedded)
             for cid, embedded in new.items()
