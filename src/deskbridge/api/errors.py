@@ -19,8 +19,11 @@ from deskbridge.exceptions import (
     FieldError,
     LeaseLostError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     SyncError,
+    UnavailableError,
+    UnsupportedMediaTypeError,
     ValidationError,
 )
 
@@ -31,10 +34,13 @@ logger = logging.getLogger(__name__)
 _STATUS: list[tuple[type[DeskbridgeError], int, str]] = [
     (ValidationError, 422, "Unprocessable Content"),
     (NotFoundError, 404, "Not Found"),
+    (PayloadTooLargeError, 413, "Content Too Large"),
+    (UnsupportedMediaTypeError, 415, "Unsupported Media Type"),
     (ConflictError, 409, "Conflict"),
     (AuthenticationError, 401, "Unauthorized"),
     (PermissionDeniedError, 403, "Forbidden"),
     (ConfigurationError, 500, "Server Misconfigured"),
+    (UnavailableError, 503, "Service Unavailable"),
     (SyncError, 502, "Bad Gateway"),
 ]
 
@@ -57,7 +63,10 @@ def _deskbridge_error(request: Request, exc: Exception) -> Response:
                 extra["code"] = "lease_lost"
             if status >= 500:
                 logger.error("request.error path=%s error=%s", request.url.path, exc)
-            return problem(status, title, str(exc), **extra)
+            response = problem(status, title, str(exc), **extra)
+            if status == 503:
+                response.headers["Retry-After"] = "5"
+            return response
     return problem(400, "Bad Request", str(exc))
 
 

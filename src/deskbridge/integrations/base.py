@@ -242,13 +242,26 @@ class Integration(abc.ABC):
 
 
 def secret_fields(model: type[BaseModel]) -> frozenset[str]:
-    """The names of the ``SecretStr`` fields of a settings model."""
-    out = set()
+    """The secret fields of a settings model: ``SecretStr`` fields, nested ones as dotted paths (``alerting.token``).
+
+    A field holding another model (or ``None``) is searched too, so that a group of settings such as SyncroMSP's
+    ``alerting`` can have write-only fields of its own.
+    """
+    return frozenset(".".join(path) for path in _secret_paths(model, ()))
+
+
+def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
     for name, info in model.model_fields.items():
         ann = info.annotation
-        if ann is SecretStr or SecretStr in getattr(ann, "__args__", ()):
-            out.add(name)
-    return frozenset(out)
+        options = (ann, *getattr(ann, "__args__", ()))
+        if SecretStr in options:
+            out.append((*prefix, name))
+            continue
+        for option in options:
+            if isinstance(option, type) and issubclass(option, BaseModel) and len(prefix) < 4:
+                out.extend(_secret_paths(option, (*prefix, name)))
+    return out
 
 
 def build_context(

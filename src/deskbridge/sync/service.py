@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from deskbridge.desk import bulk, registry
 from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.resource import Resource
+from deskbridge.desk.tickets import events as ticket_events
 from deskbridge.exceptions import NotFoundError, ValidationError
 from deskbridge.port.base import Applied, Change, RunTicket
 from deskbridge.runs import service as run_service
@@ -145,7 +146,13 @@ def apply(
             items.append({**change.data, "id": rid})
         else:  # upsert_many leaves the elements it is given as they are: no copy
             items.append(change.data if type(change.data) is dict else dict(change.data))
-    written = res.upsert_many(session, items=items)
+    # Listeners of desk changes (the outbox) learn which integration made them, so as not to echo them back to it.
+    before = session.info.get(ticket_events.ORIGIN)
+    session.info[ticket_events.ORIGIN] = integration
+    try:
+        written = res.upsert_many(session, items=items)
+    finally:
+        session.info[ticket_events.ORIGIN] = before
     out = [
         Applied(record_id=w.record_id, created=w.created, external_id=c.external_id)
         for w, c in zip(written, changes, strict=True)
