@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from deskbridge import API_VERSION, __version__
-from deskbridge.api import errors
+from deskbridge.api import accesslog, errors
 from deskbridge.api.responses import ORJSONResponse
 from deskbridge.auth.router import api_router as auth_api_router
 from deskbridge.auth.router import token_router
@@ -22,22 +26,43 @@ from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync.router import router as sync_router
+from deskbridge.webhooks.router import admin_router as webhooks_admin_router
+from deskbridge.webhooks.router import notify_router
+from deskbridge.webhooks.runtime import WebhookOptions, WebhookRuntime
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
-    """Build the desk application for ``settings`` (the schema must already be current)."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, webhooks: WebhookOptions | None = None
+) -> FastAPI:
+    """Build the desk application for ``settings`` (the schema must already be current).
+
+    Its lifespan runs the webhook machinery (inbox writer, processor, outbox worker; ``webhooks`` tunes it).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.stop)
+
     app = FastAPI(
         title="deskbridge",
         version=__version__,
         description="The desk's REST API. Get a token at `POST /auth/token` (client credentials).",
         default_response_class=ORJSONResponse,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.url)
     box = SecretBox(settings.key)
     app.state.secret_box = box
+    runtime = WebhookRuntime(app.state.db, box=box, options=webhooks)
+    app.state.webhooks = runtime
+    accesslog.install()
     app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
     errors.install(app)
 
@@ -51,9 +76,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         api.include_router(build_router(resource))
     api.include_router(auth_api_router)
     api.include_router(integrations_router)
+    api.include_router(webhooks_admin_router)  # before the actions: their /{name}/{table} would catch /{name}/events
     api.include_router(integration_actions_router)  # after: its /{name}/{table} would catch /{name}/runtime
     api.include_router(runs_router)
     api.include_router(sync_router)
+    api.include_router(notify_router)
     app.include_router(api)
     app.include_router(token_router)
 

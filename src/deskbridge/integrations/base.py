@@ -19,6 +19,7 @@ mode. Extension points:
 - :attr:`Integration.tables` declares the integration's own tables (mappings kept in the desk, edited through
   ``/api/integrations/{name}/{table}``); :meth:`Integration.check_rows` checks new rows against the desk.
 - :meth:`Integration.test_connection` answers the desk's "Test configuration" button.
+- :meth:`Integration.webhook_source` receives webhooks and acts on desk changes (SyncroMSP's alerts).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 if TYPE_CHECKING:
     from deskbridge.exceptions import FieldError
     from deskbridge.port.base import Desk, IntegrationState
+    from deskbridge.webhooks.source import WebhookSource
 
 __all__ = [
     "INTERFACE_VERSION",
@@ -216,6 +218,13 @@ class Integration(abc.ABC):
     def test_connection(self, *, settings: BaseModel) -> tuple[bool, str]:
         """Try the connection the settings describe; return whether it works and, if not, why (never a secret)."""
         return True, "this integration has no connection to test"
+
+    def webhook_source(self) -> WebhookSource | None:
+        """Return the integration's webhook receiver and outbox handler, or ``None`` when it takes no webhooks.
+
+        See :mod:`deskbridge.webhooks.source`; the desk then serves ``POST /api/notify/<name>`` for it.
+        """
+        return None
 
     def entity(self, name: str) -> EntitySpec:
         """Return the entity called ``name``; raise ``KeyError`` naming the known ones."""

@@ -18,6 +18,7 @@ from deskbridge.port.base import Applied, Change, Counts, IntegrationState, RunT
 from deskbridge.runs import service as run_service
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync import service as sync_service
+from deskbridge.webhooks import enqueue
 
 __all__ = ["DbDesk"]
 
@@ -30,6 +31,7 @@ class DbDesk:
         self.db = db
         self.box = box
         self.mode = mode
+        enqueue.install()  # a ticket closed through this port owes its integrations what any close owes them
 
     def version(self) -> str:
         """The desk's version: this package's, since the desk is built in."""

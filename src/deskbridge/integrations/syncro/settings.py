@@ -55,7 +55,7 @@ class AlertingSettings(BaseModel):
     authentication: Literal["none", "token"] = Field(
         "none",
         description='"token": webhooks must carry ?token=<token> (set `token`, or generate one with '
-        "POST /api/integrations/syncro/alerting/token); \"none\": no check (less secure).",
+        'POST /api/integrations/syncro/alerting/token); "none": no check (less secure).',
     )
     token: SecretStr | None = Field(
         None,
