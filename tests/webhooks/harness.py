@@ -64,7 +64,8 @@ class HookDesk:
             return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
     def counts(self) -> tuple[int, int, int]:
-        """Inbox events, outbox deliveries and tickets stored so far."""
+        """Inbox events, outbox deliveries and tickets stored so far, once no stored event is still pending."""
+        wait_for("pending events to be processed", lambda: self.count(InboxEvent, InboxEvent.status == "pending") == 0)
         return self.count(InboxEvent), self.count(OutboxDelivery), self.count(Ticket)
 
     def put_syncro(self, **settings: Any) -> dict[str, Any]:
