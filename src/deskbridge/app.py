@@ -26,6 +26,7 @@ from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync.router import router as sync_router
+from deskbridge.webhooks.fastpath import NotifyFastPath
 from deskbridge.webhooks.router import admin_router as webhooks_admin_router
 from deskbridge.webhooks.router import notify_router
 from deskbridge.webhooks.runtime import WebhookOptions, WebhookRuntime
@@ -80,7 +81,10 @@ def create_app(
     api.include_router(integration_actions_router)  # after: its /{name}/{table} would catch /{name}/runtime
     api.include_router(runs_router)
     api.include_router(sync_router)
-    api.include_router(notify_router)
+    # Webhooks come in bursts of hundreds a second: a middleware answers them before the router (the route is
+    # there for the OpenAPI description, first of all routes all the same).
+    app.include_router(notify_router, prefix="/api")
+    app.add_middleware(NotifyFastPath, runtime=runtime)
     app.include_router(api)
     app.include_router(token_router)
 

@@ -27,7 +27,7 @@ from deskbridge.exceptions import (
     ValidationError,
 )
 
-__all__ = ["install", "problem"]
+__all__ = ["error_response", "install", "problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 
 def _deskbridge_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DeskbridgeError)
+    return error_response(exc, path=request.url.path)
+
+
+def error_response(exc: DeskbridgeError, *, path: str) -> Response:
+    """The problem+json answer for ``exc`` (for code that answers without going through the router)."""
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
             extra: dict[str, Any] = {}
@@ -62,7 +67,7 @@ def _deskbridge_error(request: Request, exc: Exception) -> Response:
             if isinstance(exc, LeaseLostError):
                 extra["code"] = "lease_lost"
             if status >= 500:
-                logger.error("request.error path=%s error=%s", request.url.path, exc)
+                logger.error("request.error path=%s error=%s", path, exc)
             response = problem(status, title, str(exc), **extra)
             if status == 503:
                 response.headers["Retry-After"] = "5"

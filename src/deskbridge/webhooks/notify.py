@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 
 from deskbridge.exceptions import (
     AuthenticationError,
@@ -22,7 +24,38 @@ from deskbridge.exceptions import (
 from deskbridge.webhooks.source import Inbound
 from deskbridge.webhooks.sources import Loaded, token_digest
 
-__all__ = ["authenticate", "check_content_type", "check_enabled", "decode", "inbound", "read_body"]
+if TYPE_CHECKING:
+    from deskbridge.webhooks.runtime import WebhookRuntime
+
+__all__ = ["accept", "authenticate", "check_content_type", "check_enabled", "decode", "inbound", "read_body"]
+
+
+async def accept(
+    runtime: WebhookRuntime,
+    integration: str,
+    *,
+    token: str | None,
+    content_type: str | None,
+    content_length: str | None,
+    chunks: AsyncIterator[bytes],
+) -> Inbound:
+    """Take one webhook: every check in order, then store it; return what it is about once it is committed.
+
+    Raises:
+        DeskbridgeError: A check failed (the subclass gives the status); nothing was stored.
+    """
+    loaded = runtime.sources.peek(integration)
+    if loaded is None:
+        loaded = await run_in_threadpool(runtime.sources.get, integration)
+    authenticate(loaded, token)
+    check_enabled(loaded)
+    check_content_type(content_type)
+    body = await read_body(content_length, chunks, limit=loaded.source.max_body_bytes)
+    parsed, text = decode(body)
+    event = inbound(loaded, parsed)
+    await runtime.ingest.store(integration, event, text)
+    return event
+
 
 _NO_TOKEN = token_digest("")
 
@@ -97,7 +130,7 @@ def decode(body: bytes) -> tuple[object, str]:
     Raises:
         InputError: The body is empty or not valid JSON (400).
     """
-    if not body.strip():
+    if not body or body.isspace():
         raise InputError("the body is empty; send the webhook's JSON object")
     try:
         parsed = orjson.loads(body)

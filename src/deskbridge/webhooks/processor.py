@@ -56,6 +56,8 @@ class Processor:
         backoff: Retries of events that fail.
         batch_size: Events read per round at most.
         poll: Seconds between rounds when nobody wakes the processor.
+        gather: Seconds a woken processor waits before reading, so that a burst is applied in a few larger rounds
+            (each round costs a dozen queries however few events it has).
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class Processor:
         backoff: Backoff = PROCESSING,
         batch_size: int = 200,
         poll: float = 1.0,
+        gather: float = 0.05,
     ) -> None:
         self._db = db
+        self._gather = gather
         self._sources = sources
         self._gate = gate
         self._backoff = backoff
@@ -105,7 +109,9 @@ class Processor:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self._poll)
+            woken = self._wake.wait(self._poll)
+            if woken and self._gather:
+                self._stopping.wait(self._gather)
             self._wake.clear()
             try:
                 while not self._stopping.is_set() and self.run_once() == self._batch_size:

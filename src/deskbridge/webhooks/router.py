@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from deskbridge.api.deps import DB, AdminPrincipal
@@ -17,14 +16,14 @@ from deskbridge.webhooks import notify, schemas
 from deskbridge.webhooks import service as webhook_service
 from deskbridge.webhooks.runtime import WebhookRuntime
 
-__all__ = ["admin_router", "notify_router"]
+__all__ = ["ACCEPTED", "admin_router", "notify_router"]
 
 notify_router = APIRouter(tags=["webhooks"])
 admin_router = APIRouter(prefix="/integrations", tags=["webhooks"])
 
 Name = Annotated[str, Path(max_length=64, description="The integration's name, e.g. `syncro`.")]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_ACCEPTED = b'{"status":"accepted"}'
+ACCEPTED = b'{"status":"accepted"}'
 
 
 def _runtime(request: Request) -> WebhookRuntime:
@@ -66,21 +65,16 @@ def _runtime(request: Request) -> WebhookRuntime:
     },
 )
 async def receive(request: Request, integration: Name) -> Response:
-    """Authenticate, validate and store one webhook event."""
-    runtime = _runtime(request)
-    loaded = runtime.sources.peek(integration)
-    if loaded is None:
-        loaded = await run_in_threadpool(runtime.sources.get, integration)
-    notify.authenticate(loaded, request.query_params.get("token"))
-    notify.check_enabled(loaded)
-    notify.check_content_type(request.headers.get("content-type"))
-    body = await notify.read_body(
-        request.headers.get("content-length"), request.stream(), limit=loaded.source.max_body_bytes
+    """Authenticate, validate and store one webhook event (see also :mod:`deskbridge.webhooks.fastpath`)."""
+    await notify.accept(
+        _runtime(request),
+        integration,
+        token=request.query_params.get("token"),
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        chunks=request.stream(),
     )
-    parsed, text = notify.decode(body)
-    event = notify.inbound(loaded, parsed)
-    await runtime.ingest.store(integration, event, text)
-    return Response(_ACCEPTED, status_code=202, media_type="application/json")
+    return Response(ACCEPTED, status_code=202, media_type="application/json")
 
 
 @admin_router.get("/{name}/events", response_model=schemas.EventsRead, summary="List received events and deliveries")
