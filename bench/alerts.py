@@ -72,6 +72,7 @@ class BenchError(RuntimeError):
 
 
 def log(message: str) -> None:
+    """Print a progress line to stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
@@ -80,6 +81,8 @@ def log(message: str) -> None:
 
 @dataclass(slots=True)
 class Desk:
+    """A desk prepared for the benchmark: its folder, environment and admin credentials."""
+
     workdir: Path
     env: dict[str, str]
     url: str
@@ -97,6 +100,7 @@ def _cli(args: Sequence[str], *, cwd: Path, env: dict[str, str]) -> str:
 
 
 def prepare(workdir: Path, url: str) -> Desk:
+    """Make a key and run ``deskbridge init`` for ``url``; return the desk with its credentials."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKBRIDGE_")}
     env.update(DESKBRIDGE_DATABASE_URL=url, DESKBRIDGE_DATA_DIR=str(workdir), NO_COLOR="1", COLUMNS="200")
     env["DESKBRIDGE_SECRET_KEY"] = _cli(["keygen"], cwd=workdir, env=env).strip()
@@ -109,6 +113,7 @@ def prepare(workdir: Path, url: str) -> Desk:
 
 @contextmanager
 def serving(desk: Desk, port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``deskbridge serve`` on ``port`` until the block ends; yield its base URL and process."""
     base = f"http://127.0.0.1:{port}"
     with (desk.workdir / "server.log").open("wb") as out:
         proc = subprocess.Popen(
@@ -204,6 +209,7 @@ class Bodies:
         self.size = statistics.mean(len(h) + len(t) + 10 for h, t in self.templates)
 
     def take(self) -> bytes:
+        """The next request: a new alert id in the next template."""
         n = self.next_id
         self.next_id += 1
         head, tail = self.templates[n % len(self.templates)]
@@ -212,10 +218,13 @@ class Bodies:
 
 
 class Connection:
+    """One keep-alive HTTP/1.1 connection to the desk."""
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
 
     async def send(self, request: bytes) -> int:
+        """Send one request; return the status once the whole answer is read."""
         self.writer.write(request)
         status = int((await self.reader.readline()).split()[1])
         length = 0
@@ -237,6 +246,8 @@ async def _connections(port: int, count: int) -> list[Connection]:
 
 @dataclass(slots=True)
 class Load:
+    """What one load phase sent and measured (latencies in seconds)."""
+
     sent: int
     seconds: float
     latencies: list[float]
@@ -246,6 +257,7 @@ class Load:
 
 
 async def paced(bodies: Bodies, port: int, rate: float, seconds: float, connections: int = 96) -> Load:
+    """Send ``rate`` alerts a second on schedule (open loop); latency counts from each scheduled time."""
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for conn in await _connections(port, connections):
         idle.put_nowait(conn)
@@ -277,6 +289,7 @@ async def paced(bodies: Bodies, port: int, rate: float, seconds: float, connecti
 
 
 async def flat_out(bodies: Bodies, port: int, concurrency: int, seconds: float) -> Load:
+    """``concurrency`` senders, each sending its next alert when the previous one is answered."""
     conns = await _connections(port, concurrency)
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
@@ -302,7 +315,7 @@ def _pct(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ticket_times(db: Database, load: Load, timeout: float = 600) -> tuple[list[float], int, float]:
@@ -334,6 +347,8 @@ def ticket_times(db: Database, load: Load, timeout: float = 600) -> tuple[list[f
 
 @dataclass(slots=True)
 class Result:
+    """Everything measured on one database."""
+
     backend: str
     paced: Load
     paced_tickets: list[float]
@@ -351,6 +366,7 @@ def _cpu(pid: int) -> float:
 
 
 def bench(backend: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
+    """Prepare a desk on ``url``, then run the paced and the flat-out phases against it."""
     log(f"{backend}: preparing a desk at {make_url(url).render_as_string()}")
     desk = prepare(workdir, url)
     port = _free_port()
@@ -384,6 +400,7 @@ def _free_port() -> int:
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
+    """Print the figures and which targets were met."""
     ms = 1000.0
     print()
     print(f"SyncroMSP alert webhooks, {os.cpu_count()} CPUs, bodies ~{results[0].body_bytes / 1024:.1f} KB, token auth")
@@ -433,6 +450,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark on the chosen databases."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--database-url", help="a PostgreSQL database to use instead of a throwaway cluster")

@@ -1,11 +1,11 @@
-"""``POST /api/notify/<integration>`` answered before the router: a plain ASGI middleware for the one hot route.
+"""``POST /api/notify/<integration>``, answered by a plain ASGI middleware ahead of the router.
 
 Webhooks arrive in bursts of hundreds a second, and on a small machine the framework's per-request work (routing
 through every API route, dependency solving, response wrappers) cost more than the endpoint itself. This middleware
-takes exactly ``POST /api/notify/<name>`` and runs the same steps as the documented route
-(:func:`deskbridge.webhooks.notify.accept`), answering errors with the same problem+json bodies
-(:func:`deskbridge.api.errors.error_response`). Everything else passes through untouched; the FastAPI route stays
-for the OpenAPI description and for apps built without this middleware.
+takes exactly ``POST /api/notify/<name>``, runs :func:`deskbridge.webhooks.notify.accept`, and answers errors with
+the API's usual problem+json bodies (:func:`deskbridge.api.errors.error_response`); unexpected errors reach the
+server-error middleware outside it like any request's. Everything else passes through untouched. The operation is
+described in OpenAPI by :data:`deskbridge.webhooks.schemas.NOTIFY_PATH`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deskbridge.api.errors import error_response
 from deskbridge.exceptions import DeskbridgeError, InputError
 from deskbridge.webhooks import notify
-from deskbridge.webhooks.router import ACCEPTED
 from deskbridge.webhooks.runtime import WebhookRuntime
 
-__all__ = ["NotifyFastPath"]
+__all__ = ["ACCEPTED", "NotifyFastPath"]
+
+ACCEPTED = b'{"status":"accepted"}'
 
 _PREFIX = "/api/notify/"
 _ACCEPTED_START: Message = {

@@ -1,4 +1,7 @@
-"""``POST /api/notify/{integration}`` (webhooks in) and the admin's view of events and deliveries."""
+"""The admin's view of received webhook events and outbox deliveries, and the generate-token action.
+
+``POST /api/notify/{integration}`` itself is answered by :mod:`deskbridge.webhooks.fastpath`, before the router.
+"""
 
 from __future__ import annotations
 
@@ -12,69 +15,15 @@ from deskbridge.api.responses import ORJSONResponse
 from deskbridge.desk.types import MAX_ID
 from deskbridge.integrations import registry
 from deskbridge.security.secretbox import SecretBox
-from deskbridge.webhooks import notify, schemas
+from deskbridge.webhooks import schemas
 from deskbridge.webhooks import service as webhook_service
-from deskbridge.webhooks.runtime import WebhookRuntime
 
-__all__ = ["ACCEPTED", "admin_router", "notify_router"]
+__all__ = ["admin_router"]
 
-notify_router = APIRouter(tags=["webhooks"])
 admin_router = APIRouter(prefix="/integrations", tags=["webhooks"])
 
 Name = Annotated[str, Path(max_length=64, description="The integration's name, e.g. `syncro`.")]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-ACCEPTED = b'{"status":"accepted"}'
-
-
-def _runtime(request: Request) -> WebhookRuntime:
-    runtime: WebhookRuntime = request.app.state.webhooks
-    return runtime
-
-
-@notify_router.post(
-    "/notify/{integration}",
-    status_code=202,
-    response_model=schemas.NotifyAccepted,
-    summary="Receive a webhook (e.g. a SyncroMSP RMM alert)",
-    description=(
-        "Authenticates first (`?token=` when the integration's webhook authentication is `token`; 401 otherwise), "
-        "answers 404 while the integration's webhooks are disabled, then checks the body (JSON, at most 1 MiB, "
-        "the integration's shape). A valid event is stored and answered 202 at once; it is applied in the "
-        "background. Repeated deliveries of one event are stored once."
-    ),
-    openapi_extra={
-        "requestBody": schemas.NOTIFY_BODY,
-        "parameters": [
-            {
-                "name": "token",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": "The webhook token, when the integration requires one.",
-            }
-        ],
-    },
-    responses={
-        400: {"description": "The body is not JSON"},
-        401: {"description": "The token is missing or wrong"},
-        404: {"description": "No such integration, or its webhooks are disabled"},
-        413: {"description": "The body is too large"},
-        415: {"description": "The body is not sent as application/json"},
-        422: {"description": "The body is not a valid event; the answer names the field"},
-        503: {"description": "The event could not be stored now; deliver it again later"},
-    },
-)
-async def receive(request: Request, integration: Name) -> Response:
-    """Authenticate, validate and store one webhook event (see also :mod:`deskbridge.webhooks.fastpath`)."""
-    await notify.accept(
-        _runtime(request),
-        integration,
-        token=request.query_params.get("token"),
-        content_type=request.headers.get("content-type"),
-        content_length=request.headers.get("content-length"),
-        chunks=request.stream(),
-    )
-    return Response(ACCEPTED, status_code=202, media_type="application/json")
 
 
 @admin_router.get("/{name}/events", response_model=schemas.EventsRead, summary="List received events and deliveries")

@@ -11,12 +11,12 @@ from deskbridge.webhooks.models import DeliveryStatus, EventStatus
 
 __all__ = [
     "NOTIFY_BODY",
+    "NOTIFY_PATH",
     "DeliveryRead",
     "EventDetail",
     "EventQuery",
     "EventRead",
     "EventsRead",
-    "NotifyAccepted",
     "TokenRead",
 ]
 
@@ -45,13 +45,58 @@ NOTIFY_BODY: dict[str, Any] = {
         }
     },
 }
-"""The notify body as OpenAPI shows it (the route reads the raw body itself: size limit first, then JSON)."""
+"""The notify body as OpenAPI shows it (the endpoint reads the raw body itself: size limit first, then JSON)."""
 
+_PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
 
-class NotifyAccepted(BaseModel):
-    """The event was stored; it is applied in the background."""
-
-    status: str = "accepted"
+NOTIFY_PATH: dict[str, Any] = {
+    "post": {
+        "tags": ["webhooks"],
+        "summary": "Receive a webhook (e.g. a SyncroMSP RMM alert)",
+        "description": (
+            "Authenticates first (`?token=` when the integration's webhook authentication is `token`; 401 "
+            "otherwise), answers 404 while the integration's webhooks are disabled, then checks the body (JSON, at "
+            "most 1 MiB, the integration's shape). A valid event is stored and answered 202 at once; it is applied "
+            "in the background. Repeated deliveries of one event are stored once."
+        ),
+        "operationId": "receive_webhook",
+        "parameters": [
+            {
+                "name": "integration",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 64},
+                "description": "The integration's name, e.g. `syncro`.",
+            },
+            {
+                "name": "token",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The webhook token, when the integration requires one.",
+            },
+        ],
+        "requestBody": NOTIFY_BODY,
+        "responses": {
+            "202": {
+                "description": "Stored; applied in the background",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"status": {"type": "string", "enum": ["accepted"]}}}
+                    }
+                },
+            },
+            "400": {"description": "The body is not JSON", "content": _PROBLEM},
+            "401": {"description": "The token is missing or wrong", "content": _PROBLEM},
+            "404": {"description": "No such integration, or its webhooks are disabled", "content": _PROBLEM},
+            "413": {"description": "The body is too large", "content": _PROBLEM},
+            "415": {"description": "The body is not sent as application/json", "content": _PROBLEM},
+            "422": {"description": "The body is not a valid event; the answer names the field", "content": _PROBLEM},
+            "503": {"description": "The event could not be stored now; deliver it again later", "content": _PROBLEM},
+        },
+    }
+}
+"""``POST /api/notify/{integration}`` in OpenAPI (it is served by a middleware, not a route)."""
 
 
 class EventQuery(BaseModel):
