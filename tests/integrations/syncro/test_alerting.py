@@ -293,3 +293,26 @@ def test_reopening_before_the_clear_is_delivered_cancels_it(w: World) -> None:
     assert cancelled["status"] == "cancelled"
     w.sandbox.faults.clear()
     assert w.sandbox.alerts.get(alert["id"])["resolved"] is False
+
+
+def test_an_alert_syncro_no_longer_has_counts_as_cleared(w: World) -> None:
+    alert = w.raise_alert(deliver=False)
+    gone = 880_000_000 + alert["id"] % 1000
+    assert w.post(w.body(alert["id"], id=gone)).status_code == 202
+    ticket = w.ticket(gone)
+    assert w.api.patch(f"/api/tickets/{ticket['id']}", json={"status": "closed"}).status_code == 200
+    [done] = wait_for("the delivery", lambda: [d for d in w.deliveries(gone) if d["status"] == "delivered"])
+    assert done["attempts"] == 1 and done["result"] == f"alert {gone} was already cleared in SyncroMSP (404)"
+
+
+def test_a_deleted_ticket_type_or_user_in_the_settings_does_not_lose_the_alert(w: World) -> None:
+    w.alerting(ticket_type_id=987_654, default_user_id=987_655)
+    alert = w.raise_alert(deliver=False)
+    body = w.body(alert["id"], asset_id=None, customer_id=987_654, customer=None)
+    body["attributes"]["asset"] = None
+    assert w.post(body).status_code == 202
+    ticket = w.ticket(alert["id"])
+    assert (ticket["ticket_type_id"], ticket["user_id"]) == (None, None)
+    [event] = w.processed(alert["id"])
+    assert "the alert ticket type 987654 does not exist" in event["result"]
+    assert "the new alert user 987655 does not exist" in event["result"]
