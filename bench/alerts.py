@@ -358,6 +358,7 @@ class Result:
     flat_drain: float
     body_bytes: float
     server_cpu: float
+    load: str
 
 
 def _cpu(pid: int) -> float:
@@ -381,14 +382,15 @@ def bench(backend: str, url: str, args: argparse.Namespace, workdir: Path) -> Re
             log(f"{backend}: paced, {args.rate:g} alerts/s for {args.seconds:g} s")
             cpu0 = _cpu(proc.pid)
             load = asyncio.run(paced(bodies, port, args.rate, args.seconds))
-            tickets, failed, _ = ticket_times(db, load)
             cpu = (_cpu(proc.pid) - cpu0) / load.seconds
+            busy = f"{os.getloadavg()[0]:.2f}"
+            tickets, failed, _ = ticket_times(db, load)
             log(f"{backend}: flat out, {args.concurrency} senders for {args.burst_seconds:g} s")
             flat = asyncio.run(flat_out(bodies, port, args.concurrency, args.burst_seconds))
             flat_tickets, _, drain = ticket_times(db, flat)
         finally:
             db.dispose()
-    return Result(backend, load, tickets, failed, flat, flat_tickets, drain, bodies.size, cpu)
+    return Result(backend, load, tickets, failed, flat, flat_tickets, drain, bodies.size, cpu, busy)
 
 
 def _free_port() -> int:
@@ -403,7 +405,11 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     """Print the figures and which targets were met."""
     ms = 1000.0
     print()
-    print(f"SyncroMSP alert webhooks, {os.cpu_count()} CPUs, bodies ~{results[0].body_bytes / 1024:.1f} KB, token auth")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"SyncroMSP alert webhooks, {os.cpu_count()} CPUs (load average now {load}), "
+        f"bodies ~{results[0].body_bytes / 1024:.1f} KB, token auth"
+    )
     print(f"{'':28}" + "".join(f"{r.backend:>16}" for r in results))
 
     def row(label: str, values: Sequence[str]) -> None:
@@ -423,6 +429,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     )
     row("  to ticket max ms", [f"{max(r.paced_tickets) * ms:.0f}" for r in results])
     row("  server CPU (cores)", [f"{r.server_cpu:.2f}" for r in results])
+    row("  server CPU ms per alert", [f"{r.server_cpu / args.rate * 1000:.2f}" for r in results])
+    row("  load avg during run", [r.load for r in results])
     row(f"flat out ({args.concurrency} senders)", ["" for _ in results])
     row("  accepted /s", [f"{(r.flat.sent - sum(r.flat.errors.values())) / r.flat.seconds:.0f}" for r in results])
     row(

@@ -10,6 +10,7 @@ can be told, the ticket goes to the configured "new alert user". Every lookup is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from deskbridge.integrations.syncro.settings import CustomerMapping, SyncroSetti
 __all__ = ["TicketDraft", "drafts"]
 
 _SUMMARY_MAX = 255
+_RECHECK = 30.0
 _DETAILS_MAX = 100_000
 CUSTOMER_MAPPINGS = "customer-mappings"
 
@@ -118,6 +120,18 @@ class _Lookups:
         return matches[0] if matches else None
 
 
+def _exists(ctx: SyncContext, resource: str, record_id: int) -> bool:
+    """Whether a record the settings name exists, asked again at most every :data:`_RECHECK` seconds."""
+    key = f"exists:{resource}:{record_id}"
+    known = ctx.cache.get(key)
+    now = time.monotonic()
+    if isinstance(known, tuple) and now - known[1] < _RECHECK:
+        return bool(known[0])
+    found = bool(ctx.desk.records(resource, ids=[record_id]))
+    ctx.cache[key] = (found, now)
+    return found
+
+
 def drafts(ctx: SyncContext, hooks: Sequence[AlertWebhook]) -> list[TicketDraft]:
     """The tickets ``hooks`` raise, in order (``status`` is left to the caller)."""
     settings = ctx.settings
@@ -129,10 +143,10 @@ def drafts(ctx: SyncContext, hooks: Sequence[AlertWebhook]) -> list[TicketDraft]
     type_id = alerting.ticket_type_id
     user_id = alerting.default_user_id
     notes: list[str] = []
-    if type_id is not None and not ctx.desk.records("ticket-types", ids=[type_id]):
+    if type_id is not None and not _exists(ctx, "ticket-types", type_id):
         notes.append(f"the alert ticket type {type_id} does not exist; the ticket has no type")
         type_id = None
-    if user_id is not None and not ctx.desk.records("users", ids=[user_id]):
+    if user_id is not None and not _exists(ctx, "users", user_id):
         notes.append(f"the new alert user {user_id} does not exist")
         user_id = None
     out = []
