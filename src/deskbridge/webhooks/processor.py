@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = ["Processor"]
 logger = logging.getLogger(__name__)
 
 _LEADER_LOCK = 0x64657362_7768  # "deskbwh": the advisory lock of the one inbox processor
+_LEADER_CHECK = 30.0  # seconds between checks that the leader's connection (and so its lock) is alive
 _MAX_RESULT = 2000
 
 
@@ -82,6 +84,7 @@ class Processor:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._leader: Connection | None = None
+        self._checked_at = 0.0
         self.processed = 0
         """Events processed so far (for benchmarks)."""
 
@@ -103,9 +106,18 @@ class Processor:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._leader is not None:
-            self._leader.close()
-            self._leader = None
+        self._resign()
+
+    def _resign(self) -> None:
+        """Give up the lead: unlock, or drop the connection when it cannot be told to (the lock goes with it)."""
+        leader, self._leader = self._leader, None
+        if leader is None or leader.closed:
+            return
+        try:
+            leader.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LEADER_LOCK})
+        except Exception:  # noqa: BLE001 - a broken connection: closing it for good releases the lock
+            leader.invalidate()
+        leader.close()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -146,13 +158,21 @@ class Processor:
     def _lead(self) -> bool:
         if self._db.is_sqlite:
             return True
-        if self._leader is not None and not self._leader.closed and not self._leader.invalidated:
-            return True
-        if self._leader is not None:
-            self._leader.close()
+        leader = self._leader
+        if leader is not None and not leader.closed and not leader.invalidated:
+            if time.monotonic() - self._checked_at < _LEADER_CHECK:
+                return True
+            try:  # the lock lives as long as this connection: make sure it still does (a database restart)
+                leader.execute(text("SELECT 1"))
+                self._checked_at = time.monotonic()
+                return True
+            except Exception:  # noqa: BLE001 - whatever broke it, the lock is gone: take it again below
+                leader.invalidate()
+        self._resign()
         conn = self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         if conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _LEADER_LOCK}):
             self._leader = conn
+            self._checked_at = time.monotonic()
             return True
         conn.close()
         self._leader = None
