@@ -124,12 +124,12 @@ class Ingest:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put(_Item(integration, inbound.key, inbound.state, body, utcnow(), future, loop))
+        # A timer rather than asyncio.wait_for: this runs for every webhook, and the timer is a fraction of the cost.
+        timer = loop.call_later(self._timeout, _expire, future, self._timeout)
         try:
-            await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except TimeoutError:
-            raise UnavailableError(
-                f"the event could not be stored within {self._timeout:g} s; deliver it again later"
-            ) from None
+            await future
+        finally:
+            timer.cancel()
 
     def _run(self) -> None:
         stop = False
@@ -198,6 +198,13 @@ def _settle(batch: list[_Item], error: BaseException | None) -> None:
     for loop, futures in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             loop.call_soon_threadsafe(_resolve, futures, failure)
+
+
+def _expire(future: asyncio.Future[None], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(
+            UnavailableError(f"the event could not be stored within {timeout:g} s; deliver it again later")
+        )
 
 
 def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
