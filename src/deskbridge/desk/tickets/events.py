@@ -1,8 +1,8 @@
 """Ticket status changes, published to whoever subscribed, inside the transaction that makes them.
 
-The desk knows no integration. Code that owes something to a third party when a ticket closes (the outbox of
-:mod:`deskbridge.webhooks.outbox` resolving an RMM alert, say) subscribes here and writes what it owes in the same
-transaction, so the change and the obligation are committed together or not at all.
+The desk knows no integration. Code that owes something to a third party when a ticket closes (the outbox's
+:mod:`deskbridge.webhooks.enqueue`, which owes SyncroMSP the clear of an alert, say) subscribes here and writes what
+it owes in the same transaction, so the change and the obligation are committed together or not at all.
 
 A write that an integration applies (through the Desk port) names that integration in ``session.info[ORIGIN]``;
 listeners use it so that a change coming *from* a third party is not sent back to it.
