@@ -90,3 +90,69 @@ def test_two_outbox_workers_never_claim_the_same_delivery(backend: str, database
         db.dispose()
     assert not set(claimed[0]) & set(claimed[1])
     assert sorted(claimed[0] + claimed[1]) == list(range(1, 201))
+
+
+def test_the_sweep_deletes_only_settled_rows_past_the_retention(backend: str, database_url_factory: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from deskbridge.webhooks.models import InboxEvent
+
+    db = _db(database_url_factory(backend))
+    now = utcnow()
+    old = now - timedelta(days=31)
+    events = [
+        ("old-done", "processed", old),
+        ("old-failed", "failed", old),
+        ("old-pending", "pending", old),
+        ("new-done", "processed", now),
+    ]
+    deliveries = [("1", "delivered", old), ("2", "pending", old), ("3", "cancelled", now)]
+    with db.session() as session:
+        bulk.insert_many(
+            session,
+            bulk.table(InboxEvent),
+            [
+                {
+                    "integration": "syncro",
+                    "event_key": key,
+                    "state": "triggered",
+                    "body": "{}",
+                    "deliveries": 1,
+                    "received_at": at,
+                    "last_received_at": at,
+                    "status": status,
+                    "attempts": 0,
+                }
+                for key, status, at in events
+            ],
+        )
+        bulk.insert_many(
+            session,
+            bulk.table(OutboxDelivery),
+            [
+                {
+                    "integration": "syncro",
+                    "action": "ticket.closed",
+                    "resource": "tickets",
+                    "record_id": int(key),
+                    "external_id": key,
+                    "status": status,
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for key, status, at in deliveries
+            ],
+        )
+    processor = Processor(db, _sources(db), gate=WriteGate(db), retention_days=30)
+    try:
+        assert processor.sweep() == (2, 1)
+        with db.session(write=False) as session:
+            assert set(session.scalars(select(InboxEvent.event_key))) == {"old-pending", "new-done"}
+            assert set(session.scalars(select(OutboxDelivery.external_id))) == {"2", "3"}
+    finally:
+        processor.stop()
+        db.dispose()

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, text, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, text, update
 
 from deskbridge.db import Database, utcnow
 from deskbridge.desk import bulk
 from deskbridge.exceptions import NotFoundError
 from deskbridge.webhooks.backoff import PROCESSING, Backoff
 from deskbridge.webhooks.gate import WriteGate
-from deskbridge.webhooks.models import EventStatus, InboxEvent
+from deskbridge.webhooks.models import DeliveryStatus, EventStatus, InboxEvent, OutboxDelivery
 from deskbridge.webhooks.source import Outcome, StoredEvent
 from deskbridge.webhooks.sources import Loaded, SourceCache
 
@@ -37,6 +37,7 @@ __all__ = ["Processor"]
 logger = logging.getLogger(__name__)
 
 _LEADER_LOCK = 0x64657362_7768  # "deskbwh": the advisory lock of the one inbox processor
+_SWEEP_EVERY = 3600.0  # seconds between retention sweeps
 _LEADER_CHECK = 30.0  # seconds between checks that the leader's connection (and so its lock) is alive
 _MAX_RESULT = 2000
 
@@ -60,6 +61,7 @@ class Processor:
         poll: Seconds between rounds when nobody wakes the processor.
         gather: Seconds a woken processor waits before reading, so that a burst is applied in a few larger rounds
             (each round costs a dozen queries however few events it has).
+        retention_days: Settled events and deliveries older than this are deleted (hourly); ``None`` keeps them.
     """
 
     def __init__(
@@ -72,8 +74,11 @@ class Processor:
         batch_size: int = 200,
         poll: float = 1.0,
         gather: float = 0.05,
+        retention_days: float | None = 30,
     ) -> None:
         self._db = db
+        self._retention = retention_days
+        self._swept_at = 0.0
         self._gather = gather
         self._sources = sources
         self._gate = gate
@@ -128,9 +133,33 @@ class Processor:
             try:
                 while not self._stopping.is_set() and self.run_once() == self._batch_size:
                     pass
+                if self._retention and time.monotonic() - self._swept_at > _SWEEP_EVERY and self._lead():
+                    self.sweep()
             except Exception:  # the thread must live on; the events stay pending and are tried again
                 logger.exception("webhooks.processor_failed")
                 self._stopping.wait(self._poll)
+
+    def sweep(self) -> tuple[int, int]:
+        """Delete settled events and deliveries older than the retention; return how many of each.
+
+        Only what is settled goes: processed and failed events, delivered, failed and cancelled deliveries. A
+        ticket's link to its alert outlives its events, so an alert repeated after the sweep still raises nothing.
+        """
+        self._swept_at = time.monotonic()
+        cutoff = utcnow() - timedelta(days=self._retention or 0)
+        events, deliveries = bulk.table(InboxEvent), bulk.table(OutboxDelivery)
+        with self._gate, self._db.engine.begin() as conn:
+            gone_events = conn.execute(
+                delete(events).where(events.c.status != EventStatus.PENDING, events.c.last_received_at < cutoff)
+            ).rowcount
+            gone_deliveries = conn.execute(
+                delete(deliveries).where(
+                    deliveries.c.status != DeliveryStatus.PENDING, deliveries.c.updated_at < cutoff
+                )
+            ).rowcount
+        if gone_events or gone_deliveries:
+            logger.info("webhooks.swept events=%d deliveries=%d", gone_events, gone_deliveries)
+        return gone_events, gone_deliveries
 
     # ------------------------------------------------------------------------------------------------ one round
 

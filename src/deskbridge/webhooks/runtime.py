@@ -26,6 +26,7 @@ class WebhookOptions:
         batch_size: Inbox events processed per round at most.
         poll_seconds: The processor looks for due events at least this often.
         gather_seconds: A processor woken by new events waits this long first, to apply a burst in larger rounds.
+        retention_days: Processed events and settled deliveries older than this are deleted; ``None`` keeps all.
         outbox_poll_seconds: The outbox worker looks for due deliveries at least this often.
         settings_ttl: Seconds an integration's loaded settings are trusted without a change committed in this
             process (changes made by other processes take effect within this time).
@@ -38,6 +39,7 @@ class WebhookOptions:
     batch_size: int = 200
     poll_seconds: float = 1.0
     gather_seconds: float = 0.05
+    retention_days: float | None = 30
     outbox_poll_seconds: float = 2.0
     settings_ttl: float = 5.0
     ack_timeout: float = 10.0
@@ -64,6 +66,7 @@ class WebhookRuntime:
             batch_size=options.batch_size,
             poll=options.poll_seconds,
             gather=options.gather_seconds,
+            retention_days=options.retention_days,
         )
         self.ingest = Ingest(
             db,
