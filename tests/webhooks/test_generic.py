@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
 
 from deskbridge.exceptions import FatalSyncError, RetriableError, ValidationError
 from deskbridge.integrations import registry
@@ -19,6 +20,7 @@ from deskbridge.port.base import Change
 from deskbridge.port.db import DbDesk
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.webhooks.enqueue import TICKET_CLOSED
+from deskbridge.webhooks.models import OutboxDelivery
 from deskbridge.webhooks.source import Delivery, Inbound, NotifyConfig, Outcome, StoredEvent, WebhookSource
 from tests.webhooks.harness import HookDesk, wait_for
 
@@ -174,3 +176,25 @@ def test_deliveries_retry_transient_errors_and_give_up_at_once_on_final_ones(fak
     [bad] = wait_for("d2 given up on", lambda: [d for d in _deliveries(hd, "d2") if d["status"] == "failed"])
     assert bad["attempts"] == 1 and bad["last_error"] == "422: refused"
     assert "could not deliver ticket.closed" in hd.admin.get(f"/api/tickets/{d2['id']}").json()["details"]
+
+
+def test_a_bulk_close_owes_one_delivery_per_ticket_and_a_bulk_reopen_cancels_them(fake: HookDesk) -> None:
+    hd = fake
+    SOURCE.errors[:] = [RetriableError("down")] * 5000  # keep them pending while we look
+    desk = DbDesk(hd.db, box=SecretBox(b"k" * 32))
+    keys = [f"bulk-{n}" for n in range(1200)]  # more than one IN (...) chunk
+    applied = desk.apply("tickets", integration=NAME, changes=[Change({"summary": k}, external_id=k) for k in keys])
+    ids = [a.record_id for a in applied]
+    r = hd.admin.post("/api/tickets", json=[{"id": i, "status": "closed"} for i in ids])
+    assert r.status_code == 200, r.text
+    with hd.db.session(write=False) as session:
+        rows = session.execute(
+            select(OutboxDelivery.record_id, OutboxDelivery.status).where(OutboxDelivery.record_id.in_(ids))
+        ).all()
+    assert sorted(r.record_id for r in rows) == sorted(ids)
+    r = hd.admin.post("/api/tickets", json=[{"id": i, "status": "open"} for i in ids])
+    assert r.status_code == 200, r.text
+    with hd.db.session(write=False) as session:
+        statuses = set(session.scalars(select(OutboxDelivery.status).where(OutboxDelivery.record_id.in_(ids))).all())
+    assert statuses <= {"cancelled", "delivered"} and "cancelled" in statuses
+    SOURCE.errors.clear()

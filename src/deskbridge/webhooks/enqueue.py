@@ -9,9 +9,9 @@ delivered cancels the delivery. :mod:`deskbridge.webhooks.outbox` delivers the r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from deskbridge.db import utcnow
@@ -25,6 +25,7 @@ from deskbridge.webhooks.models import DeliveryStatus, OutboxDelivery
 __all__ = ["TICKET_CLOSED", "add_waker", "install", "remove_waker"]
 
 TICKET_CLOSED = "ticket.closed"
+_CHUNK = 900  # ids per IN (...): under every database's bound-parameter limit
 _wakers: set[Callable[[], None]] = set()
 
 
@@ -43,6 +44,11 @@ def _wake_workers(session: Session) -> None:
         wake()
 
 
+def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
 def _wants(integration: str, action: str) -> bool:
     plugin = registry.installed().get(integration)
     source = plugin.webhook_source() if plugin is not None else None
@@ -55,14 +61,14 @@ def _on_status_change(session: Session, changes: Sequence[ticket_events.StatusCh
     reopened = [c.ticket_id for c in changes if c.new != TicketStatus.CLOSED and c.old == TicketStatus.CLOSED]
     t = bulk.table(OutboxDelivery)
     now = utcnow()
-    if reopened:
+    for chunk in _chunks(reopened):
         session.execute(
             update(t)
             .where(
                 t.c.resource == "tickets",
                 t.c.action == TICKET_CLOSED,
                 t.c.status == DeliveryStatus.PENDING,
-                t.c.record_id.in_(reopened),
+                t.c.record_id.in_(chunk),
             )
             .values(
                 status=DeliveryStatus.CANCELLED.value,
@@ -72,27 +78,29 @@ def _on_status_change(session: Session, changes: Sequence[ticket_events.StatusCh
         )
     if not closed:
         return
-    links = session.execute(
-        select(ExternalLink.integration, ExternalLink.external_id, ExternalLink.record_id).where(
-            ExternalLink.entity == "tickets", ExternalLink.record_id.in_(list(closed))
+    owed: list[tuple[str, str, int]] = []
+    already: set[tuple[str, str]] = set()
+    for chunk in _chunks(list(closed)):
+        links = session.execute(
+            select(ExternalLink.integration, ExternalLink.external_id, ExternalLink.record_id).where(
+                ExternalLink.entity == "tickets", ExternalLink.record_id.in_(chunk)
+            )
         )
-    ).all()
-    owed = [
-        (integration, external_id, record_id)
-        for integration, external_id, record_id in links
-        if integration != closed[record_id].origin and _wants(integration, TICKET_CLOSED)
-    ]
+        owed.extend(
+            (integration, external_id, record_id)
+            for integration, external_id, record_id in links
+            if integration != closed[record_id].origin and _wants(integration, TICKET_CLOSED)
+        )
     if not owed:
         return
-    already = set(
-        session.execute(
+    # A close already owed and not delivered yet (closed, reopened... closed again) is owed once.
+    for chunk in _chunks(sorted({record_id for _, _, record_id in owed})):
+        pending = session.execute(
             select(t.c.integration, t.c.external_id).where(
-                t.c.status == DeliveryStatus.PENDING,
-                t.c.action == TICKET_CLOSED,
-                or_(*(and_(t.c.integration == i, t.c.external_id == e) for i, e, _ in owed)),
+                t.c.status == DeliveryStatus.PENDING, t.c.action == TICKET_CLOSED, t.c.record_id.in_(chunk)
             )
-        ).all()
-    )
+        )
+        already.update((integration, external_id) for integration, external_id in pending)
     rows = [
         {
             "integration": integration,

@@ -220,9 +220,14 @@ class OutboxWorker:
         if next_at is not None:
             values["next_attempt_at"] = next_at
         t = bulk.table(OutboxDelivery)
+        where = [t.c.id == row.id]
+        if status != DeliveryStatus.DELIVERED:
+            # Cancelled meanwhile (the ticket was reopened): it stays cancelled. A delivery that went through is
+            # recorded whatever happened meanwhile: the third party has it.
+            where.append(t.c.status == DeliveryStatus.PENDING)
         with self._gate, self._db.session() as session:
-            session.execute(update(t).where(t.c.id == row.id).values(**values))
-            if failure is not None:
+            changed = session.connection().execute(update(t).where(*where).values(**values)).rowcount
+            if failure is not None and changed:
                 _record_failure(session, row, failure, now)
 
 
