@@ -43,6 +43,16 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox_event', schema=None) as batch_op:
         batch_op.create_index('ix_inbox_event_status_id', ['status', 'id'], unique=False)
 
+    # Webhook bodies (~8 KB with the embedded asset) are compressed on the way in; lz4 does it at a fraction of
+    # the CPU of PostgreSQL's default pglz, for the same size (PostgreSQL 14+ built with lz4, else left as is).
+    bind = op.get_bind()
+    if bind.dialect.name == 'postgresql':
+        lz4 = bind.execute(sa.text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )).scalar()
+        if lz4:
+            op.execute('ALTER TABLE inbox_event ALTER COLUMN body SET COMPRESSION lz4')
+
     op.create_table('outbox_delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('integration', sa.String(length=64), nullable=False),
