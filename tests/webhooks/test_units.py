@@ -133,3 +133,25 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
         assert all(full / 2 <= w <= full for w in waits) and len(set(waits)) > 1
     assert b.total_seconds() == 1 + 2 + 4 + 5 + 5
     assert 10 * 3600 < DELIVERY.total_seconds() < 11 * 3600
+
+
+def test_the_digest_keeps_what_processing_reads_in_a_tenth_of_the_body() -> None:
+    import orjson
+
+    from deskbridge.integrations.syncro.alert_body import AlertWebhook, digest
+    from deskbridge.sandbox.syncro import SyncroSandbox
+
+    sandbox = SyncroSandbox(customers=3, assets=20, seed=4)
+    alert = sandbox.alerts.raise_alert(deliver=False)
+    body = sandbox.alerts.webhook_body(alert)
+    inbound = SyncroAlerts().parse(body)
+    assert inbound.digest is not None
+    small = AlertWebhook.model_validate(orjson.loads(orjson.dumps(inbound.digest)))
+    full = read_webhook(body)
+    assert len(orjson.dumps(inbound.digest)) * 5 < len(orjson.dumps(body))
+    for name in ("id", "description", "computer_name", "formatted_output", "resolved", "asset_ref", "customer_ref"):
+        assert getattr(small.attributes, name) == getattr(full.attributes, name), name
+    assert small.attributes.property_text("trigger") == full.attributes.property_text("trigger")
+    assert (small.attributes.asset or {})["name"] == (full.attributes.asset or {})["name"]
+    assert (small.text, small.link) == (full.text, full.link)
+    assert digest(full) == inbound.digest

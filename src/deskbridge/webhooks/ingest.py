@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.dialects import postgresql, sqlite
 
 from deskbridge.db import Database, utcnow
@@ -42,6 +43,7 @@ class _Item:
     key: str
     state: str
     body: str
+    digest: str | None
     received_at: datetime
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
@@ -123,7 +125,8 @@ class Ingest:
             self.start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Item(integration, inbound.key, inbound.state, body, utcnow(), future, loop))
+        digest = orjson.dumps(inbound.digest).decode() if inbound.digest is not None else None
+        self._queue.put(_Item(integration, inbound.key, inbound.state, body, digest, utcnow(), future, loop))
         # A timer rather than asyncio.wait_for: this runs for every webhook, and the timer is a fraction of the cost.
         timer = loop.call_later(self._timeout, _expire, future, self._timeout)
         try:
@@ -169,6 +172,7 @@ class Ingest:
                     "event_key": item.key,
                     "state": item.state,
                     "body": item.body,
+                    "digest": item.digest,
                     "deliveries": 1,
                     "received_at": item.received_at,
                     "last_received_at": item.received_at,

@@ -56,6 +56,9 @@ class InboxEvent(Base):
     """e.g. ``triggered`` or ``resolved``."""
     body: Mapped[str] = mapped_column(Text)
     """The JSON body as received (first delivery)."""
+    digest: Mapped[str | None] = mapped_column(Text)
+    """What processing reads instead of the body, when the integration keeps one: the few fields it uses, as JSON
+    (a SyncroMSP alert body is ~8 KB with its embedded asset; its digest is a tenth of that)."""
     deliveries: Mapped[int] = mapped_column(default=1)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

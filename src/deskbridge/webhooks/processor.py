@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, or_, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, text, update
 
 from deskbridge.db import Database, utcnow
 from deskbridge.desk import bulk
@@ -212,7 +212,9 @@ class Processor:
         t = bulk.table(InboxEvent).c
         with self._db.session(write=False) as session:
             rows = session.execute(
-                select(t.id, t.integration, t.event_key, t.state, t.body, t.attempts)
+                select(
+                    t.id, t.integration, t.event_key, t.state, func.coalesce(t.digest, t.body).label("body"), t.attempts
+                )
                 .where(t.status == EventStatus.PENDING, or_(t.next_attempt_at.is_(None), t.next_attempt_at <= now))
                 .order_by(t.id)
                 .limit(self._batch_size)

@@ -14,9 +14,9 @@ a delivery may be handed over again after a crash.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -38,11 +38,14 @@ class NotifyConfig:
 class Inbound:
     """What a valid webhook body is about: ``key`` (e.g. the alert id) and its ``state`` (e.g. ``resolved``).
 
-    The inbox keeps one event per (integration, key, state): repeated deliveries count as one.
+    The inbox keeps one event per (integration, key, state): repeated deliveries count as one. ``digest``, when
+    given, is what :meth:`WebhookSource.process` gets instead of the body (as JSON): the few fields it reads, so
+    that the processor does not read and parse whole bodies. The body is kept as received either way.
     """
 
     key: str
     state: str
+    digest: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -53,7 +56,7 @@ class StoredEvent:
         id: The inbox row.
         key: See :class:`Inbound`.
         state: See :class:`Inbound`.
-        body: The JSON body as received.
+        body: The event's digest as JSON when :meth:`WebhookSource.parse` made one, else the body as received.
         states: Every state received so far for ``key``, this one included (a resolution that arrived before its
             alert is here when the alert is processed).
     """

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from deskbridge.exceptions import FieldError, ValidationError
 
-__all__ = ["MAX_ALERT_ID", "AlertAttributes", "AlertWebhook", "clean", "is_resolved", "read_webhook"]
+__all__ = ["MAX_ALERT_ID", "AlertAttributes", "AlertWebhook", "clean", "digest", "is_resolved", "read_webhook"]
 
 MAX_ALERT_ID = 2**63 - 1
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
@@ -130,3 +130,25 @@ def read_webhook(body: object) -> AlertWebhook:
         raise ValidationError(
             [FieldError(tuple(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)][:20]
         ) from None
+
+
+_CUSTOMER_KEYS = ("id", "business_name", "firstname", "lastname")
+_ASSET_KEYS = ("id", "name", "customer_id")
+_PROPERTY_KEYS = ("description", "formatted_output", "trigger")
+
+
+def digest(hook: AlertWebhook) -> dict[str, Any]:
+    """The fields processing reads, in the webhook's own shape (so :class:`AlertWebhook` reads it back).
+
+    The embedded asset alone (its whole inventory) is most of a body; processing needs its id and name.
+    """
+    alert = hook.attributes
+
+    def pick(source: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
+        return None if source is None else {k: source[k] for k in keys if k in source}
+
+    attributes = alert.model_dump(exclude={"properties", "customer", "asset"}, exclude_none=True)
+    attributes["properties"] = pick(alert.properties, _PROPERTY_KEYS)
+    attributes["customer"] = pick(alert.customer, _CUSTOMER_KEYS)
+    attributes["asset"] = pick(alert.asset, _ASSET_KEYS)
+    return {"text": hook.text, "link": hook.link, "attributes": attributes}

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from deskbridge.integrations.base import SyncContext
 from deskbridge.integrations.syncro import alert_tickets
-from deskbridge.integrations.syncro.alert_body import AlertWebhook, is_resolved, read_webhook
+from deskbridge.integrations.syncro.alert_body import AlertWebhook, digest, is_resolved, read_webhook
 from deskbridge.integrations.syncro.client import SYNCRO_RETRY, SyncroClient
 from deskbridge.integrations.syncro.settings import SyncroSettings
 from deskbridge.port.base import Change
@@ -57,7 +57,8 @@ class SyncroAlerts(WebhookSource):
     def parse(self, body: object) -> Inbound:
         """The alert id and whether this delivery announces the alert or its resolution."""
         hook = read_webhook(body)
-        return Inbound(str(hook.attributes.id), RESOLVED if is_resolved(hook.attributes) else TRIGGERED)
+        state = RESOLVED if is_resolved(hook.attributes) else TRIGGERED
+        return Inbound(str(hook.attributes.id), state, digest=digest(hook))
 
     def process(self, *, ctx: SyncContext, events: Sequence[StoredEvent]) -> list[Outcome]:
         """Raise tickets for new alerts, close the tickets of resolved ones (see the module docstring)."""

@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('event_key', sa.String(length=255), nullable=False),
     sa.Column('state', sa.String(length=32), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('digest', sa.Text(), nullable=True),
     sa.Column('deliveries', sa.Integer(), nullable=False),
     sa.Column('received_at', deskbridge.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_received_at', deskbridge.db.UTCDateTime(timezone=True), nullable=False),
