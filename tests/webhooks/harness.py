@@ -30,6 +30,7 @@ FAST = WebhookOptions(
     processing=Backoff(max_attempts=3, base_seconds=0.1, cap_seconds=0.5),
     delivery=Backoff(max_attempts=5, base_seconds=0.2, cap_seconds=0.6),
     poll_seconds=0.2,
+    gather_seconds=0.05,
     outbox_poll_seconds=0.2,
     settings_ttl=30.0,
 )

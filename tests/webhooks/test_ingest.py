@@ -32,7 +32,7 @@ def test_events_are_committed_before_they_are_acknowledged_and_repeats_are_count
     db = Database(make_url(database_url_factory(backend)))
     migrate.upgrade(db)
     woken: list[int] = []
-    ingest = Ingest(db, gate=WriteGate(db), on_stored=lambda: woken.append(1))
+    ingest = Ingest(db, gate=WriteGate(db), on_stored=woken.append)
 
     async def send() -> None:
         events = [Inbound(str(n % 40), "triggered") for n in range(200)]
@@ -48,11 +48,12 @@ def test_events_are_committed_before_they_are_acknowledged_and_repeats_are_count
     assert len(rows) == 40 and {r.deliveries for r in rows} == {5}
     assert all(r.body == f'{{"n": {r.event_key}}}' for r in rows)
     assert 1 <= ingest.batches == len(woken) < 200  # grouped: fewer transactions than events
+    assert sum(woken) == 200  # the processor hears of every delivery
 
 
 def test_a_database_that_refuses_the_write_answers_503(backend: str, database_url_factory: Any) -> None:
     db = Database(make_url(database_url_factory(backend)))  # no schema: no inbox table
-    ingest = Ingest(db, gate=WriteGate(db), on_stored=lambda: None)
+    ingest = Ingest(db, gate=WriteGate(db), on_stored=lambda n: None)
     try:
         with pytest.raises(UnavailableError, match="could not be stored"):
             asyncio.run(ingest.store("syncro", Inbound("1", "triggered"), "{}"))
@@ -65,7 +66,7 @@ def test_a_write_that_takes_too_long_answers_503_and_a_full_queue_refuses_at_onc
     # SQLite: the writers of a process queue on the write gate, so holding it stands for a busy database.
     db = _db(tmp_path)
     gate = WriteGate(db)
-    ingest = Ingest(db, gate=gate, on_stored=lambda: None, timeout=0.2, max_waiting=3)
+    ingest = Ingest(db, gate=gate, on_stored=lambda n: None, timeout=0.2, max_waiting=3)
     gate.__enter__()  # another writer holds the database
     try:
         with pytest.raises(UnavailableError, match=r"within 0\.2 s"):

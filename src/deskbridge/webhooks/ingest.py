@@ -58,7 +58,7 @@ class Ingest:
     Args:
         db: The database.
         gate: Taken around each write (see :mod:`deskbridge.webhooks.gate`).
-        on_stored: Called after each committed batch (wakes the processor).
+        on_stored: Called with the number of events after each committed batch (wakes the processor).
         max_batch: Events written per transaction at most.
         max_waiting: Events that may wait to be stored; past that, :meth:`store` refuses at once (503).
         timeout: Seconds a handler waits for its batch before it answers 503.
@@ -69,7 +69,7 @@ class Ingest:
         db: Database,
         *,
         gate: WriteGate,
-        on_stored: Callable[[], None],
+        on_stored: Callable[[int], None],
         max_batch: int = 1000,
         max_waiting: int = 20_000,
         timeout: float = 10.0,
@@ -159,7 +159,7 @@ class Ingest:
             _settle(batch, error)
             if error is None:
                 self.batches += 1
-                self._on_stored()
+                self._on_stored(len(batch))
 
     def _write(self, batch: list[_Item]) -> None:
         rows: dict[tuple[str, str, str], dict[str, Any]] = {}

@@ -25,7 +25,9 @@ class WebhookOptions:
         delivery: Retries of outbox deliveries, and when they are given up on.
         batch_size: Inbox events processed per round at most.
         poll_seconds: The processor looks for due events at least this often.
-        gather_seconds: A processor woken by new events waits this long first, to apply a burst in larger rounds.
+        gather_seconds: A processor woken by new events waits up to this long for ``gather_size`` of them, so
+            that a burst is applied in a few larger rounds (each round has a fixed cost).
+        gather_size: Events worth a round without waiting.
         retention_days: Processed events and settled deliveries older than this are deleted; ``None`` keeps all.
         outbox_poll_seconds: The outbox worker looks for due deliveries at least this often.
         settings_ttl: Seconds an integration's loaded settings are trusted without a change committed in this
@@ -38,7 +40,8 @@ class WebhookOptions:
     delivery: Backoff = DELIVERY
     batch_size: int = 200
     poll_seconds: float = 1.0
-    gather_seconds: float = 0.05
+    gather_seconds: float = 0.25
+    gather_size: int = 100
     retention_days: float | None = 30
     outbox_poll_seconds: float = 2.0
     settings_ttl: float = 5.0
@@ -66,6 +69,7 @@ class WebhookRuntime:
             batch_size=options.batch_size,
             poll=options.poll_seconds,
             gather=options.gather_seconds,
+            gather_size=options.gather_size,
             retention_days=options.retention_days,
         )
         self.ingest = Ingest(
