@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from deskbridge import API_VERSION, __version__
@@ -31,28 +35,49 @@ from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync.router import router as sync_router
+from deskbridge.webhooks.fastpath import NotifyFastPath
+from deskbridge.webhooks.router import admin_router as webhooks_admin_router
+from deskbridge.webhooks.runtime import WebhookOptions, WebhookRuntime
+from deskbridge.webhooks.schemas import NOTIFY_PATH
 
 __all__ = ["create_app"]
 
 _DOCUMENTED: tuple[type[BaseModel], ...] = (CertificateUpload, IntegrationIn, MethodIn)
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
-    """Build the desk application for ``settings`` (the schema must already be current)."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, webhooks: WebhookOptions | None = None
+) -> FastAPI:
+    """Build the desk application for ``settings`` (the schema must already be current).
+
+    Its lifespan runs the webhook machinery (inbox writer, processor, outbox worker; ``webhooks`` tunes it).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.stop)
+
     app = FastAPI(
         title="deskbridge",
         version=__version__,
         description="The desk's REST API. Get a token at `POST /auth/token` (client credentials).",
         default_response_class=ORJSONResponse,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.url)
     box = SecretBox(settings.key)
     app.state.secret_box = box
+    runtime = WebhookRuntime(app.state.db, box=box, options=webhooks)
+    app.state.webhooks = runtime
     app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
     app.state.custom_pending = PendingAuthorizations()
     errors.install(app)
-    accesslog.install()  # the OAuth redirect's code arrives in the query string
+    accesslog.install()  # webhook tokens and the OAuth redirect's code arrive in query strings
 
     api = APIRouter(prefix="/api")
 
@@ -64,6 +89,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         api.include_router(build_router(resource))
     api.include_router(auth_api_router)
     api.include_router(integrations_router)
+    api.include_router(webhooks_admin_router)  # before the actions: their /{name}/{table} would catch /{name}/events
     api.include_router(integration_actions_router)  # after: its /{name}/{table} would catch /{name}/runtime
     api.include_router(runs_router)
     api.include_router(sync_router)
@@ -71,6 +97,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     api.include_router(custom_integrations_router)
     api.include_router(custom_methods_router)
     api.include_router(custom_callback_router)
+    # POST /api/notify/{integration}: webhooks come in bursts of hundreds a second; a middleware answers them
+    # before the router (see deskbridge.webhooks.fastpath), and openapi() below describes the operation.
+    app.add_middleware(NotifyFastPath, runtime=runtime)
     app.include_router(api)
     app.include_router(token_router)
 
@@ -84,6 +113,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
                 ref_template="#/components/schemas/{model}",
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+            schema.setdefault("paths", {})["/api/notify/{integration}"] = NOTIFY_PATH
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -7,14 +7,17 @@ catches the root once in ``main()``::
     DeskbridgeError
     ├── ConfigurationError        fix the settings or the command line; do not retry (CLI exit 2)
     │   └── BlockedDestinationError  the SSRF guard refused an outbound destination
-    ├── InputError                bad input from a caller; nothing was written (HTTP 4xx)
+    ├── InputError                bad input from a caller; nothing was written (HTTP 4xx, 400 by default)
     │   ├── ValidationError       a field is wrong (422); carries one entry per field
+    │   ├── PayloadTooLargeError  the body is over the size limit (413)
+    │   ├── UnsupportedMediaTypeError  the body is not of a content type the endpoint takes (415)
     │   ├── NotFoundError         an id names no record (404)
     │   └── ConflictError         the change clashes with stored state (409)
     │       └── LeaseLostError    a run's lease was taken over; the run must stop writing
     ├── AuthError
     │   ├── AuthenticationError   no or bad credentials (401)
     │   └── PermissionDeniedError the caller may not do this (403)
+    ├── UnavailableError          the desk cannot take this now (503); the same request may work later
     └── SyncError                 raised by integrations; the runner decides from the class alone
         ├── RetriableError        transient (timeouts, 429, 5xx): try again later
         ├── FatalSyncError        stop this run and report it
@@ -38,10 +41,13 @@ __all__ = [
     "InputError",
     "LeaseLostError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "RetriableError",
     "SkippableRecordError",
     "SyncError",
+    "UnavailableError",
+    "UnsupportedMediaTypeError",
     "ValidationError",
 ]
 
@@ -106,6 +112,14 @@ class ValidationError(InputError):
         return cls([FieldError(tuple(loc), msg)])
 
 
+class PayloadTooLargeError(InputError):
+    """The request body is larger than the endpoint accepts."""
+
+
+class UnsupportedMediaTypeError(InputError):
+    """The request body is not of a content type the endpoint accepts."""
+
+
 class NotFoundError(InputError):
     """An id names no record."""
 
@@ -128,6 +142,10 @@ class AuthenticationError(AuthError):
 
 class PermissionDeniedError(AuthError):
     """The caller is known but may not do this."""
+
+
+class UnavailableError(DeskbridgeError):
+    """The desk cannot take the request now (a store it needs is failing or full); the caller may try again."""
 
 
 class SyncError(DeskbridgeError):

@@ -19,6 +19,7 @@ from deskbridge.desk.people.models import Agent, EndUser
 from deskbridge.desk.tickets.models import Ticket, TicketType
 from deskbridge.integration_settings.models import IntegrationConfig, IntegrationRow
 from deskbridge.runs.models import EntityState, Run, SyncLease
+from deskbridge.webhooks.models import InboxEvent, OutboxDelivery
 
 __all__ = [
     "Agent",
@@ -39,8 +40,10 @@ __all__ = [
     "EndUser",
     "EntityState",
     "ExternalLink",
+    "InboxEvent",
     "IntegrationConfig",
     "IntegrationRow",
+    "OutboxDelivery",
     "Run",
     "Site",
     "SyncLease",

@@ -19,22 +19,28 @@ from deskbridge.exceptions import (
     FieldError,
     LeaseLostError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     SyncError,
+    UnavailableError,
+    UnsupportedMediaTypeError,
     ValidationError,
 )
 
-__all__ = ["install", "problem"]
+__all__ = ["error_response", "install", "problem"]
 
 logger = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[DeskbridgeError], int, str]] = [
     (ValidationError, 422, "Unprocessable Content"),
     (NotFoundError, 404, "Not Found"),
+    (PayloadTooLargeError, 413, "Content Too Large"),
+    (UnsupportedMediaTypeError, 415, "Unsupported Media Type"),
     (ConflictError, 409, "Conflict"),
     (AuthenticationError, 401, "Unauthorized"),
     (PermissionDeniedError, 403, "Forbidden"),
     (ConfigurationError, 500, "Server Misconfigured"),
+    (UnavailableError, 503, "Service Unavailable"),
     (SyncError, 502, "Bad Gateway"),
 ]
 
@@ -48,6 +54,11 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 
 def _deskbridge_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DeskbridgeError)
+    return error_response(exc, path=request.url.path)
+
+
+def error_response(exc: DeskbridgeError, *, path: str) -> Response:
+    """The problem+json answer for ``exc`` (for code that answers without going through the router)."""
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
             extra: dict[str, Any] = {}
@@ -56,8 +67,11 @@ def _deskbridge_error(request: Request, exc: Exception) -> Response:
             if isinstance(exc, LeaseLostError):
                 extra["code"] = "lease_lost"
             if status >= 500:
-                logger.error("request.error path=%s error=%s", request.url.path, exc)
-            return problem(status, title, str(exc), **extra)
+                logger.error("request.error path=%s error=%s", path, exc)
+            response = problem(status, title, str(exc), **extra)
+            if status == 503:
+                response.headers["Retry-After"] = "5"
+            return response
     return problem(400, "Bad Request", str(exc))
 
 

@@ -8,6 +8,7 @@ model before anything is written.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deskbridge.exceptions import FieldError, PermissionDeniedError, ValidationError
-from deskbridge.integration_settings import tables
+from deskbridge.integration_settings import secret_paths, tables
 from deskbridge.integration_settings.models import IntegrationConfig
 from deskbridge.integrations import registry
 from deskbridge.integrations.base import Integration, secret_fields
@@ -58,11 +59,9 @@ def describe(session: Session, plugin: Integration, *, row: IntegrationConfig | 
                 "last_run_id": state.last_run_id if state else None,
             }
         )
-    settings: dict[str, Any] = dict(row.settings) if row is not None else {}
-    secret_names = secret_fields(plugin.settings_model)
+    settings: dict[str, Any] = copy.deepcopy(row.settings) if row is not None else {}
     sealed = set(row.secret_names) if row is not None else set()
-    for name in sorted(secret_names):
-        settings[f"{name}_set"] = name in sealed
+    secret_paths.mark_set(settings, secret_fields(plugin.settings_model), sealed)
     return {
         "name": plugin.name,
         "title": plugin.title,
@@ -106,12 +105,7 @@ def update(session: Session, plugin: Integration, *, box: SecretBox, changes: di
     given = changes.get("settings")
     validated: pydantic.BaseModel | None = None
     if given is not None or row is None:
-        merged = {**stored, **secrets}
-        for key, value in (given or {}).items():
-            if key in secret_names and value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
+        merged = secret_paths.merge_change(stored, secrets, given, secret_names)
         try:
             validated = plugin.settings_model.model_validate(merged)
         except pydantic.ValidationError as exc:
@@ -130,14 +124,9 @@ def update(session: Session, plugin: Integration, *, box: SecretBox, changes: di
     if entities is not None:
         row.entities = list(dict.fromkeys(entities))
     if validated is not None:
-        plain = validated.model_dump(mode="json", exclude=set(secret_names))
-        clear = {
-            name: value.get_secret_value() if isinstance(value, pydantic.SecretStr) else value
-            for name in secret_names
-            if (value := getattr(validated, name, None)) is not None
-        }
+        plain, clear, present = secret_paths.split(validated, secret_names)
         row.settings = plain
-        row.secret_names = sorted(clear)
+        row.secret_names = present
         row.secrets = box.seal(json.dumps(clear), purpose=_purpose(plugin.name)) if clear else None
     session.flush()
     out = describe(session, plugin, row=row)
@@ -149,13 +138,8 @@ def candidate_settings(
 ) -> pydantic.BaseModel:
     """The stored settings with ``given`` merged over them, validated but not stored (to test before saving)."""
     row = session.get(IntegrationConfig, plugin.name)
-    merged = {**(dict(row.settings) if row is not None else {}), **_secrets(box, row)}
-    secret_names = secret_fields(plugin.settings_model)
-    for key, value in (given or {}).items():
-        if key in secret_names and value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
+    stored = dict(row.settings) if row is not None else {}
+    merged = secret_paths.merge_change(stored, _secrets(box, row), given, secret_fields(plugin.settings_model))
     try:
         return plugin.settings_model.model_validate(merged)
     except pydantic.ValidationError as exc:
@@ -171,8 +155,7 @@ def runtime_state(session: Session, plugin: Integration, *, box: SecretBox, inst
         raise PermissionDeniedError(
             f"the credentials of {plugin.name} are bound to integrator instance {row.instance!r}, not {instance!r}"
         )
-    settings = dict(row.settings) if row is not None else {}
-    settings.update(_secrets(box, row))
+    settings = secret_paths.deep_merge(row.settings if row is not None else {}, _secrets(box, row))
     return IntegrationState(
         name=plugin.name,
         configured=row is not None,

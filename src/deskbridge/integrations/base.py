@@ -19,6 +19,7 @@ mode. Extension points:
 - :attr:`Integration.tables` declares the integration's own tables (mappings kept in the desk, edited through
   ``/api/integrations/{name}/{table}``); :meth:`Integration.check_rows` checks new rows against the desk.
 - :meth:`Integration.test_connection` answers the desk's "Test configuration" button.
+- :meth:`Integration.webhook_source` receives webhooks and acts on desk changes (SyncroMSP's alerts).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from deskbridge.exceptions import FieldError
     from deskbridge.http.auth.config import AuthConfig
     from deskbridge.port.base import Desk, IntegrationState
+    from deskbridge.webhooks.source import WebhookSource
 
 __all__ = [
     "INTERFACE_VERSION",
@@ -234,6 +236,13 @@ class Integration(abc.ABC):
         """
         return None
 
+    def webhook_source(self) -> WebhookSource | None:
+        """Return the integration's webhook receiver and outbox handler, or ``None`` when it takes no webhooks.
+
+        See :mod:`deskbridge.webhooks.source`; the desk then serves ``POST /api/notify/<name>`` for it.
+        """
+        return None
+
     def entity(self, name: str) -> EntitySpec:
         """Return the entity called ``name``; raise ``KeyError`` naming the known ones."""
         for spec in self.entities:
@@ -259,13 +268,26 @@ class Integration(abc.ABC):
 
 
 def secret_fields(model: type[BaseModel]) -> frozenset[str]:
-    """The names of the ``SecretStr`` fields of a settings model."""
-    out = set()
+    """The secret fields of a settings model: ``SecretStr`` fields, nested ones as dotted paths (``alerting.token``).
+
+    A field holding another model (or ``None``) is searched too, so that a group of settings such as SyncroMSP's
+    ``alerting`` can have write-only fields of its own.
+    """
+    return frozenset(".".join(path) for path in _secret_paths(model, ()))
+
+
+def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
     for name, info in model.model_fields.items():
         ann = info.annotation
-        if ann is SecretStr or SecretStr in getattr(ann, "__args__", ()):
-            out.add(name)
-    return frozenset(out)
+        options = (ann, *getattr(ann, "__args__", ()))
+        if SecretStr in options:
+            out.append((*prefix, name))
+            continue
+        for option in options:
+            if isinstance(option, type) and issubclass(option, BaseModel) and len(prefix) < 4:
+                out.extend(_secret_paths(option, (*prefix, name)))
+    return out
 
 
 def build_context(

@@ -19,6 +19,7 @@ from deskbridge.port.writer import WriterProcess
 from deskbridge.runs import service as run_service
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.sync import service as sync_service
+from deskbridge.webhooks import enqueue
 
 __all__ = ["DbDesk"]
 
@@ -37,6 +38,7 @@ class DbDesk:
         self.mode = mode
         self._writer_process = writer_process
         self._writer: WriterProcess | None = None
+        enqueue.install()  # a ticket closed through this port owes its integrations what any close owes them
 
     def version(self) -> str:
         """The desk's version: this package's, since the desk is built in."""

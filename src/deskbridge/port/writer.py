@@ -77,7 +77,9 @@ def _serve(conn: Connection, url: str) -> None:
 
     from deskbridge.db import Database
     from deskbridge.sync import service as sync_service
+    from deskbridge.webhooks import enqueue
 
+    enqueue.install()  # as in the parent: a ticket closed by a write here owes its integrations the same
     db = Database(make_url(url))
     try:
         while True:

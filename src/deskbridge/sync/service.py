@@ -18,6 +18,7 @@ from deskbridge.desk import bulk, registry
 from deskbridge.desk.links import service as link_service
 from deskbridge.desk.links.models import ExternalLink
 from deskbridge.desk.resource import Resource
+from deskbridge.desk.tickets import events as ticket_events
 from deskbridge.exceptions import FieldError, NotFoundError, ValidationError
 from deskbridge.port.base import Applied, Change, RunTicket
 from deskbridge.runs import service as run_service
@@ -168,12 +169,17 @@ def apply(
         else:  # upsert_many leaves the elements it is given as they are: no copy
             items.append(change.data if type(change.data) is dict else dict(change.data))
     if items:
+        # Listeners of desk changes (the outbox) learn which integration made them, so as not to echo them back.
+        before = session.info.get(ticket_events.ORIGIN)
+        session.info[ticket_events.ORIGIN] = integration
         try:
             written = res.upsert_many(session, items=items)
         except ValidationError as exc:
             if len(writes) == len(changes):
                 raise
             raise ValidationError([_at(e, writes) for e in exc.errors]) from None
+        finally:
+            session.info[ticket_events.ORIGIN] = before
         for index, w in zip(writes, written, strict=True):
             out[index] = Applied(record_id=w.record_id, created=w.created, external_id=changes[index].external_id)
     applied = [a for a in out if a is not None]

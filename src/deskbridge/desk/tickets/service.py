@@ -13,10 +13,12 @@ from deskbridge.desk.organisations.models import Customer, Site
 from deskbridge.desk.organisations.schemas import NamedQuery
 from deskbridge.desk.people.models import EndUser
 from deskbridge.desk.resource import Dependent, Resource, WriteItem, _Errors
-from deskbridge.desk.tickets import schemas
+from deskbridge.desk.tickets import events, schemas
 from deskbridge.desk.tickets.models import Ticket, TicketStatus, TicketType
 
 __all__ = ["TicketResource", "TicketTypeResource"]
+
+_STATUS_CHANGE = "status_change"
 
 
 class TicketTypeResource(Resource[TicketType]):
@@ -65,6 +67,18 @@ class TicketResource(Resource[Ticket]):
                 errors.add(item.loc("status"), "must be open or closed")
             elif status is not None and (item.obj is None or item.obj.status != status):
                 item.data["closed_at"] = now if status == TicketStatus.CLOSED else None
+                if item.obj is not None:
+                    item.extra[_STATUS_CHANGE] = (TicketStatus(item.obj.status), TicketStatus(status))
+
+    def after_flush(self, session: Session, items: list[WriteItem[Ticket]]) -> None:
+        """Publish the status changes of existing tickets (see :mod:`deskbridge.desk.tickets.events`)."""
+        origin = session.info.get(events.ORIGIN)
+        changes = []
+        for item in items:
+            if _STATUS_CHANGE in item.extra:
+                old, new = item.extra[_STATUS_CHANGE]
+                changes.append(events.StatusChange(item.record_id, old, new, origin=origin))
+        events.publish(session, changes)
 
 
 class _Placement:

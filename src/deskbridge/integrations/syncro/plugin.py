@@ -1,4 +1,4 @@
-"""SyncroMSP: customers and assets into the desk (seed 003).
+"""SyncroMSP: customers and assets into the desk, and RMM alerts as tickets (seed 003).
 
 Customers are matched by their external link, then a customer mapping row, then exact name (ignoring case) with a
 desk customer; the rest are created (with their default site, under the configured top level). Assets are matched
@@ -35,6 +35,7 @@ from deskbridge.integrations.base import (
 )
 from deskbridge.integrations.common import asset_types
 from deskbridge.integrations.syncro import fields as fieldmap
+from deskbridge.integrations.syncro.alerting import SyncroAlerts
 from deskbridge.integrations.syncro.client import SYNCRO_RETRY, SyncroClient
 from deskbridge.integrations.syncro.settings import (
     CORE_ASSET_TARGETS,
@@ -43,12 +44,14 @@ from deskbridge.integrations.syncro.settings import (
     SyncroSettings,
 )
 from deskbridge.port.base import Desk
+from deskbridge.webhooks.source import WebhookSource
 
 __all__ = ["Syncro", "customer_name"]
 
 CUSTOMER_MAPPINGS = "customer-mappings"
 _RECORDS_PER_READ = 5000  # the most ids the desk's /api/sync records call takes at once
 FIELD_MAPPINGS = "field-mappings"
+_ALERTS = SyncroAlerts()
 
 
 def customer_name(raw: Mapping[str, Any]) -> str:
@@ -109,6 +112,10 @@ class Syncro(Integration):
         TableSpec(FIELD_MAPPINGS, "Asset field mappings", FieldMapping, ("target_kind", "target")),
     )
 
+    def webhook_source(self) -> WebhookSource:
+        """RMM alert webhooks (``POST /api/notify/syncro``) and alert clears (see :mod:`.alerting`)."""
+        return _ALERTS
+
     # ------------------------------------------------------------------------------------- admin actions
 
     def test_connection(self, *, settings: BaseModel) -> tuple[bool, str]:
@@ -141,6 +148,15 @@ class Syncro(Integration):
             if rid is not None:
                 found = bool(ctx.desk.records(resource, ids=[rid]))
                 out.append(Check(f"{label} {rid} exists", found, "" if found else "not in the desk"))
+        alerting = settings.alerting
+        if alerting.enabled:
+            for label, resource, rid in (
+                ("alert ticket type", "ticket-types", alerting.ticket_type_id),
+                ("new alert user", "users", alerting.default_user_id),
+            ):
+                if rid is not None:
+                    found = bool(ctx.desk.records(resource, ids=[rid]))
+                    out.append(Check(f"{label} {rid} exists", found, "" if found else "not in the desk"))
         return out
 
     # ------------------------------------------------------------------------------------------ contract

@@ -1,4 +1,4 @@
-"""SyncroMSP's settings and its two tables (customer mappings, asset field mappings)."""
+"""SyncroMSP's settings (connection, imports, alerting) and its two tables (customer mappings, asset field mappings)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 __all__ = [
     "CORE_ASSET_TARGETS",
     "DEFAULT_EXCLUSIONS",
+    "TOKEN_PATTERN",
+    "AlertingSettings",
     "CustomerMapping",
     "FieldMapping",
     "SyncroSettings",
@@ -30,7 +32,55 @@ DEFAULT_EXCLUSIONS = [
 CORE_ASSET_TARGETS = ("name", "serial_number", "inventory_number")
 """Desk asset columns a field mapping (``target_kind: asset_field``) may write besides the defined asset fields."""
 
+TOKEN_PATTERN = r"^[A-Za-z0-9._~-]{16,256}$"  # noqa: S105 - a pattern, not a password
+"""A webhook token: 16 to 256 characters that need no escaping in a URL's query string."""
+
 _MATCHING = re.compile(r"^(name|serial_number|inventory_number|(fields|custom_fields)\..+)$")
+
+
+class AlertingSettings(BaseModel):
+    """Alert processing: SyncroMSP's RMM alert webhooks become tickets (``POST /api/notify/syncro``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="Process alert webhooks; while off, the endpoint answers 404.")
+    ticket_type_id: int | None = Field(
+        None, ge=1, description="Type of the tickets alerts raise (best a dedicated type with no mandatory fields)."
+    )
+    default_user_id: int | None = Field(
+        None,
+        ge=1,
+        description="End user of alert tickets whose asset has no user and whose customer cannot be determined.",
+    )
+    authentication: Literal["none", "token"] = Field(
+        "none",
+        description='"token": webhooks must carry ?token=<token> (set `token`, or generate one with '
+        'POST /api/integrations/syncro/alerting/token); "none": no check (less secure).',
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="The webhook token (write-only): 16 to 256 letters, digits or . _ ~ -.",
+        json_schema_extra={"pattern": TOKEN_PATTERN},
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(TOKEN_PATTERN, value.get_secret_value()):
+            raise ValueError(
+                "must be 16 to 256 letters, digits or . _ ~ - (generate a strong one with "
+                "POST /api/integrations/syncro/alerting/token)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _token_needed(self) -> AlertingSettings:
+        if self.authentication == "token" and self.token is None:
+            raise ValueError(
+                'authentication "token" needs a token: set alerting.token or generate one with '
+                "POST /api/integrations/syncro/alerting/token"
+            )
+        return self
 
 
 class SyncroSettings(BaseModel):
@@ -64,6 +114,7 @@ class SyncroSettings(BaseModel):
     requests_per_minute: int = Field(
         180, ge=1, le=10_000, description="Client-side budget; SyncroMSP allows 180 requests a minute per IP."
     )
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings, description="RMM alerts → tickets.")
 
     @field_validator("url")
     @classmethod
