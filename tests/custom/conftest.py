@@ -4,19 +4,14 @@ here is the one its SSRF guard reads."""
 
 from __future__ import annotations
 
-import socket
 import ssl
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 import trustme
 
 from deskbridge.http import ALLOW_ENV
-from tests.conftest import free_port
-from tests.http.servers import OAuthState, TlsServer, Uvicorn, make_oauth_app
+from tests.http.servers import OAuthState, TlsServer, Uvicorn, forward_proxy, make_oauth_app
 
 PROXY_USER = "proxy-user"
 PROXY_PASSWORD = "CANARY-custom-proxy-pw-31"
@@ -57,39 +52,5 @@ def tls_server(ca: trustme.CA) -> Iterator[TlsServer]:
 
 @pytest.fixture(scope="session")
 def proxy() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "proxy",
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--num-workers",
-            "1",
-            "--num-acceptors",
-            "1",
-            "--basic-auth",
-            f"{PROXY_USER}:{PROXY_PASSWORD}",
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("proxy.py did not start") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with forward_proxy(PROXY_USER, PROXY_PASSWORD) as url:
+        yield url

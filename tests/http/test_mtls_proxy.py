@@ -4,12 +4,8 @@ forward proxy (proxy.py)."""
 from __future__ import annotations
 
 import os
-import socket
 import ssl
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +15,7 @@ import trustme
 
 from deskbridge.exceptions import BlockedDestinationError, ConfigurationError, RetriableError
 from deskbridge.http import ALLOW_ENV, ConnectionConfig, build_connection_client
-from tests.conftest import free_port
-from tests.http.servers import OAuthState, TlsServer, Uvicorn, make_oauth_app
+from tests.http.servers import OAuthState, TlsServer, Uvicorn, forward_proxy, make_oauth_app
 
 PROXY_USER = "proxy-user"
 PROXY_PASSWORD = "CANARY-proxy-pw-77"
@@ -141,42 +136,8 @@ def test_encrypted_input_key_and_wrong_password(
 
 @pytest.fixture(scope="module")
 def proxy() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "proxy",
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--num-workers",
-            "1",
-            "--num-acceptors",
-            "1",
-            "--basic-auth",
-            f"{PROXY_USER}:{PROXY_PASSWORD}",
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("proxy.py did not start") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with forward_proxy(PROXY_USER, PROXY_PASSWORD) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
