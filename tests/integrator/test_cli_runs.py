@@ -74,15 +74,14 @@ class World:
 
     def counts(self) -> tuple[int, int, int]:
         """(assets, links, distinct linked external ids)."""
+        linked = select(ExternalLink).where(ExternalLink.entity == "assets").subquery()
+        one_snapshot = select(  # one statement: PostgreSQL reads it from a single snapshot
+            select(func.count()).select_from(Asset).scalar_subquery(),
+            select(func.count()).select_from(linked).scalar_subquery(),
+            select(func.count(func.distinct(linked.c.external_id))).scalar_subquery(),
+        )
         with self.db.session(write=False) as s:
-            assets = s.scalar(select(func.count()).select_from(Asset)) or 0
-            links = s.scalar(select(func.count()).select_from(ExternalLink).where(ExternalLink.entity == "assets")) or 0
-            distinct = (
-                s.scalar(
-                    select(func.count(func.distinct(ExternalLink.external_id))).where(ExternalLink.entity == "assets")
-                )
-                or 0
-            )
+            assets, links, distinct = s.execute(one_snapshot).one()
         return assets, links, distinct
 
     def runs(self) -> list[Run]:

@@ -11,6 +11,13 @@ This is a deliberate exception to "DbDesk calls the desk services in-process": t
 service code against the same database, so behaviour and guarantees are unchanged; only the cores used differ.
 Errors cross as their class name, message and field errors, and are raised again in the parent as the same class
 of the one error tree.
+
+The child never outlives the integrator: it holds the read end of a "lifeline" pipe whose write end only the
+parent has, and a watchdog thread exits the child the moment that pipe reads end-of-file, which the kernel makes
+happen when the parent dies in any way, SIGKILL included. Without it a killed integrator's child would go on
+committing the batch it holds (and then find the pipe closed), writing after its run was declared dead.
+``PR_SET_PDEATHSIG`` is not used because it follows the *thread* that started the child, and the child is
+started by whichever thread writes first.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -40,9 +48,13 @@ class WriterProcess:
         """Start the child (``spawn``: it shares no thread, lock or connection with this process)."""
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, url), name="deskbridge-writer", daemon=True)
+        lifeline, self._lifeline = context.Pipe(duplex=False)  # never written: it closes when this process ends
+        self._process = context.Process(
+            target=_serve, args=(child, lifeline, url), name="deskbridge-writer", daemon=True
+        )
         self._process.start()
         child.close()
+        lifeline.close()
         self._lock = threading.Lock()
 
     def apply(
@@ -69,11 +81,26 @@ class WriterProcess:
         if self._process.is_alive():  # pragma: no cover - a child stuck in the database
             self._process.terminate()
             self._process.join(timeout=_JOIN_SECONDS)
+        self._lifeline.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (for tests and diagnostics)."""
+        return self._process.pid
 
 
-def _serve(conn: Connection, url: str) -> None:
+def _watch(lifeline: Connection) -> None:
+    """Exit this child at once when the parent is gone (its end of ``lifeline`` closed), mid-transaction or not."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv()
+    os._exit(1)  # an open transaction is rolled back by the database; nothing half-written can remain
+
+
+def _serve(conn: Connection, lifeline: Connection, url: str) -> None:
     """The child: apply each batch received until told to stop (``None``) or the parent goes away."""
     from sqlalchemy.engine import make_url
+
+    threading.Thread(target=_watch, args=(lifeline,), name="deskbridge-writer-lifeline", daemon=True).start()
 
     from deskbridge.db import Database
     from deskbridge.sync import service as sync_service
