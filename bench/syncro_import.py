@@ -212,6 +212,7 @@ class _Finished:
     seconds: float
     cpu_seconds: float
     max_rss_mb: float
+    children_rss: str = ""
 
 
 class _PeakRss(threading.Thread):
@@ -227,6 +228,8 @@ class _PeakRss(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_mb: float | None = None
+        self.children: dict[str, float] = {}
+        """The peak RSS of each child process seen, by what it is (``writer``, ``resource tracker``...)."""
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -237,8 +240,30 @@ class _PeakRss(threading.Thread):
                 # current RSS is summed at each poll; the parent's own peak (VmHWM) alone is a lower bound.
                 both = _proc_rss_mb(self.pid) or 0.0
                 for child in _children(self.pid):
-                    both += _proc_rss_mb(child) or 0.0
+                    rss = _proc_rss_mb(child) or 0.0
+                    both += rss
+                    name = _child_kind(child)
+                    self.children[name] = max(rss, self.children.get(name, 0.0))
                 self.peak_mb = max(peak, both, self.peak_mb or 0.0)
+
+    def breakdown(self) -> str:
+        """``" (writer 80 MB)"``: the children's own peaks, or nothing without children."""
+        # Under 1 MB: a child caught between fork and exec, not yet what it becomes.
+        shown = [f"{name} {mb:,.0f} MB" for name, mb in sorted(self.children.items()) if mb >= 1]
+        return " (" + ", ".join(shown) + ")" if shown else ""
+
+
+def _child_kind(pid: int) -> str:
+    """What a child of the integrator is, from its command line."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "child"
+    if "resource_tracker" in cmdline:
+        return "resource tracker"
+    if "deskbridge.port.writer" in cmdline:
+        return "writer"
+    return "child"
 
 
 def _children(pid: int) -> list[int]:
@@ -280,7 +305,7 @@ def _timed_subprocess(cmd: Sequence[str], *, cwd: Path, env: dict[str, str], log
         out.seek(0)
         text = out.read().decode(errors="replace")
     peak = watcher.peak_mb if watcher.peak_mb is not None else usage.ru_maxrss / 1024  # no /proc: the upper bound
-    return _Finished(proc.returncode, text, seconds, usage.ru_utime + usage.ru_stime, peak)
+    return _Finished(proc.returncode, text, seconds, usage.ru_utime + usage.ru_stime, peak, watcher.breakdown())
 
 
 def _cli() -> list[str]:
@@ -678,6 +703,7 @@ class Measured:
     runs: list[RunRow]
     writes: Writes
     server_cpu_seconds: float | None = None
+    children_rss: str = ""
 
     @property
     def in_run_seconds(self) -> float:
@@ -718,6 +744,10 @@ def run_integrator(
     if profile == "cprofile":
         cmd = [sys.executable, "-m", "cProfile", "-o", str(desk.workdir / f"integrator-{label}.prof")]
         cmd += ["-m", "deskbridge", "integrator", "AUTO", str(config)]
+    elif profile == "memray":
+        out = desk.workdir / f"integrator-{label}.memray"
+        cmd = [str(Path(sys.executable).with_name("memray")), "run", "-q", "-o", str(out), "-m", "deskbridge"]
+        cmd += ["integrator", "AUTO", str(config)]
     elif profile == "py-spy":
         out = desk.workdir / f"integrator-{label}.folded"
         cmd = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "250"]
@@ -749,6 +779,7 @@ def run_integrator(
         runs=runs,
         writes=writes,
         server_cpu_seconds=server_cpu,
+        children_rss=proc.children_rss,
     )
 
 
@@ -991,6 +1022,8 @@ def print_summary(args: argparse.Namespace, res: Results, argv: Sequence[str]) -
             )
             if measured.server_cpu_seconds is not None:
                 note += f", server CPU {measured.server_cpu_seconds:.1f} s"
+            if measured.children_rss:
+                note += f"; RSS summed with children{measured.children_rss}"
             row(
                 f"{name} mode: {what}",
                 measured.seconds,
@@ -1125,6 +1158,10 @@ def print_profiles(workdir: Path, top: int = 20) -> None:
         pstats.Stats(str(path), stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)
     for path in sorted(workdir.glob("*/integrator-*.folded")):
         print_folded(path, top=top)
+    for path in sorted(workdir.glob("*/integrator-*.memray")):
+        print(f"\n--- {path} (memory held at the peak, by where it was allocated)")
+        memray = str(Path(sys.executable).with_name("memray"))
+        subprocess.run([memray, "summary", "-r", str(top), str(path)], check=False)
 
 
 def print_folded(path: Path, *, top: int = 30) -> None:
@@ -1171,10 +1208,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--profile",
         nargs="?",
         const="cprofile",
-        choices=("cprofile", "py-spy"),
+        choices=("cprofile", "py-spy", "memray"),
         default=None,
-        help="run the integrator under cProfile (the default; figures then include its overhead) or py-spy (a "
-        "sampling profiler, little overhead; pip install py-spy first); print where the time goes, keep the files",
+        help="run the integrator under cProfile (the default; figures then include its overhead), py-spy (a "
+        "sampling profiler, little overhead; pip install py-spy first) or memray (memory at its peak, the "
+        "integrator process only; pip install memray first); print where the time or memory goes, keep the files",
     )
     parser.add_argument("--fetch-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

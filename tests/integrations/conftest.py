@@ -67,4 +67,4 @@ def port(request: pytest.FixtureRequest, desk: Desk) -> Iterator[DeskPort]:
         if writer is not None:  # started by the first write
             adapter._writer = None  # type: ignore[attr-defined]
             writer.close()  # the writer only: the shared desk's connections stay open
-            assert not writer._process.is_alive()
+            assert not writer.is_alive()

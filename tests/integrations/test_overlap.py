@@ -28,7 +28,7 @@ def test_a_source_error_is_raised_in_the_consumer_after_the_batches_before_it() 
     assert got == [[1], [2]]
 
 
-def test_the_reader_stays_a_bounded_number_of_batchesahead() -> None:
+def test_the_reader_stays_a_bounded_number_of_batches_ahead() -> None:
     read: list[int] = []
 
     def source() -> Iterator[list[int]]:
@@ -39,8 +39,11 @@ def test_the_reader_stays_a_bounded_number_of_batchesahead() -> None:
     batches = ahead(source())
     assert next(batches) == [0]
     time.sleep(0.3)  # give the reader every chance to run ahead
-    # One batch handed out, AHEAD waiting in the queue, one read and waiting for a free slot.
-    assert len(read) <= 1 + AHEAD + 1
+    # One batch handed out and AHEAD read ahead; no further batch is started until the consumer takes one.
+    assert len(read) == 1 + AHEAD
+    assert next(batches) == [1]
+    time.sleep(0.3)
+    assert len(read) == 2 + AHEAD
     batches.close()
 
 

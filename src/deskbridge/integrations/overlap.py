@@ -29,30 +29,32 @@ _JOIN_SECONDS = 60.0  # a request in flight ends within the client's timeouts
 def ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
     """Read ``batches`` in a thread of their own, up to :data:`AHEAD` batches ahead of the consumer.
 
-    An error of the source is raised in the consumer where the batch would have come. When the consumer stops early
-    (an error of its own, a lost lease) the reader is told to stop, and closes the source in its thread.
+    The reader starts on the next batch only once the consumer has taken the last one, so at most ``AHEAD + 1``
+    batches are alive: the consumer's and those read or being read ahead (a bounded queue alone would allow one more,
+    held by a reader blocked on the full queue). An error of the source is raised in the consumer where the batch
+    would have come. When the consumer stops early (an error of its own, a lost lease) the reader is told to stop,
+    and closes the source in its thread.
     """
-    slots: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
+    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()  # bounded by ``tokens``
+    tokens = threading.Semaphore(AHEAD)
     stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def read() -> None:
         try:
-            for batch in batches:
-                if not put(batch):
-                    break
-            else:
-                put(_DONE)
+            source = iter(batches)
+            while True:
+                while not tokens.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                batch = next(source, _DONE)
+                slots.put(batch)
+                if batch is _DONE:
+                    return
+                del batch
         except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(exc)
+            slots.put(exc)
         finally:
             close = getattr(batches, "close", None)
             if close is not None:
@@ -68,7 +70,9 @@ def ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
                 return
             if isinstance(item, BaseException):
                 raise item
+            tokens.release()  # the reader may start on the next batch while this one is processed
             yield item
+            del item  # the consumer may drop the batch before asking for the next one
     finally:
         stop.set()
         reader.join(timeout=_JOIN_SECONDS)

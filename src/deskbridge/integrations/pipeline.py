@@ -128,6 +128,7 @@ def _batches(
                 step.fail(result.external_id, result.external_id, result.reason)
             else:
                 drafts.append(result)
+        del batch  # the source's records: not needed while the batch is planned and the next one is awaited
         step.run_batch(drafts)
         if on_progress is not None:
             on_progress(counts)

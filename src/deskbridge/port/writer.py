@@ -12,20 +12,30 @@ service code against the same database, so behaviour and guarantees are unchange
 Errors cross as their class name, message and field errors, and are raised again in the parent as the same class
 of the one error tree.
 
+The child is a plain ``python -m deskbridge.port.writer`` started with :mod:`subprocess`, not a
+:mod:`multiprocessing` process: ``spawn`` would re-import the integrator's ``__main__`` (the whole CLI) in the child
+and start multiprocessing's resource-tracker process too, some 40 MB of memory for nothing. Messages are pickled
+over a socket pair with :class:`multiprocessing.connection.Connection`; the database URL (it may hold a password)
+is the first message, never an argument or an environment variable, which other users could read.
+
 The child never outlives the integrator: it holds the read end of a "lifeline" pipe whose write end only the
 parent has, and a watchdog thread exits the child the moment that pipe reads end-of-file, which the kernel makes
 happen when the parent dies in any way, SIGKILL included. Without it a killed integrator's child would go on
-committing the batch it holds (and then find the pipe closed), writing after its run was declared dead.
+committing the batch it holds (and then find the socket closed), writing after its run was declared dead.
 ``PR_SET_PDEATHSIG`` is not used because it follows the *thread* that started the child, and the child is
-started by whichever thread writes first.
+started by whichever thread writes first. The child ignores Ctrl-C (SIGINT reaches the whole terminal's process
+group): the parent decides when to stop and closes the child after the batch in hand.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -45,17 +55,34 @@ class WriterProcess:
     """A child process that applies batches to the database at ``url``, one at a time, in the order sent."""
 
     def __init__(self, url: str) -> None:
-        """Start the child (``spawn``: it shares no thread, lock or connection with this process)."""
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        lifeline, self._lifeline = context.Pipe(duplex=False)  # never written: it closes when this process ends
-        self._process = context.Process(
-            target=_serve, args=(child, lifeline, url), name="deskbridge-writer", daemon=True
-        )
-        self._process.start()
-        child.close()
-        lifeline.close()
+        """Start the child (a fresh interpreter: it shares no thread, lock or connection with this process)."""
+        ours, theirs = socket.socketpair()
+        lifeline, self._lifeline = os.pipe()  # never written: its write end closes when this process ends
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter and our own module: no outside input
+                [sys.executable, "-m", "deskbridge.port.writer", str(theirs.fileno()), str(lifeline)],
+                pass_fds=(theirs.fileno(), lifeline),
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            ours.close()
+            os.close(self._lifeline)
+            raise exceptions.FatalSyncError(f"could not start the database writer process ({exc})") from None
+        finally:
+            theirs.close()
+            os.close(lifeline)
+        self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
+        self._conn.send(url)  # the child's first message
+
+    @property
+    def pid(self) -> int:
+        """The child's process id (for tests and diagnostics)."""
+        return self._process.pid
+
+    def is_alive(self) -> bool:
+        """Whether the child is still running."""
+        return self._process.poll() is None
 
     def apply(
         self, resource: str, *, integration: str, changes: Sequence[Change], run: RunTicket | None
@@ -77,36 +104,39 @@ class WriterProcess:
             with contextlib.suppress(OSError, ValueError):
                 self._conn.send(None)
             self._conn.close()
-        self._process.join(timeout=_JOIN_SECONDS)
-        if self._process.is_alive():  # pragma: no cover - a child stuck in the database
-            self._process.terminate()
-            self._process.join(timeout=_JOIN_SECONDS)
-        self._lifeline.close()
-
-    @property
-    def pid(self) -> int | None:
-        """The child's process id (for tests and diagnostics)."""
-        return self._process.pid
+        try:
+            self._process.wait(timeout=_JOIN_SECONDS)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a child stuck in the database
+            self._process.kill()
+            self._process.wait(timeout=_JOIN_SECONDS)
+        with contextlib.suppress(OSError):
+            os.close(self._lifeline)
 
 
-def _watch(lifeline: Connection) -> None:
+def _watch(lifeline: int) -> None:
     """Exit this child at once when the parent is gone (its end of ``lifeline`` closed), mid-transaction or not."""
-    with contextlib.suppress(EOFError, OSError):
-        lifeline.recv()
+    with contextlib.suppress(OSError):
+        while os.read(lifeline, 1):
+            pass
     os._exit(1)  # an open transaction is rolled back by the database; nothing half-written can remain
 
 
-def _serve(conn: Connection, lifeline: Connection, url: str) -> None:
+def _serve(conn: Connection, lifeline: int) -> None:
     """The child: apply each batch received until told to stop (``None``) or the parent goes away."""
-    from sqlalchemy.engine import make_url
-
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(lifeline,), name="deskbridge-writer-lifeline", daemon=True).start()
+
+    from sqlalchemy.engine import make_url
 
     from deskbridge.db import Database
     from deskbridge.sync import service as sync_service
     from deskbridge.webhooks import enqueue
 
     enqueue.install()  # as in the parent: a ticket closed by a write here owes its integrations the same
+    try:
+        url = conn.recv()
+    except EOFError:
+        return
     db = Database(make_url(url))
     try:
         while True:
@@ -143,3 +173,7 @@ def _rebuild(payload: Any) -> exceptions.DeskbridgeError:
     if isinstance(cls, type) and issubclass(cls, exceptions.DeskbridgeError):
         return cls(message)
     return exceptions.FatalSyncError(f"the database writer failed: {message}")
+
+
+if __name__ == "__main__":  # the child: python -m deskbridge.port.writer <socket fd> <lifeline fd>
+    _serve(Connection(int(sys.argv[1])), int(sys.argv[2]))
