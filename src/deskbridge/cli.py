@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select
 
 from deskbridge import API_VERSION, __version__
-from deskbridge.db import Database
 from deskbridge.exceptions import ConfigurationError, DeskbridgeError
 from deskbridge.gc_tuning import tune_gc
 
 if TYPE_CHECKING:
     from deskbridge.config import Settings
+    from deskbridge.db import Database
 
 __all__ = ["app", "main"]
 
@@ -61,6 +60,10 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    # SQLAlchemy (some 150 ms to import) is loaded only by the commands that open the database: an API-mode
+    # `deskbridge integrator` never does.
+    from deskbridge.db import Database
+
     return Database(settings.url)
 
 
@@ -156,6 +159,8 @@ def init(
     db = _database(settings)
     _upgrade(db)
     secret: str | None = None
+    from sqlalchemy import select
+
     with db.session() as session:
         row = session.scalar(select(Agent).where(Agent.name == agent))
         if row is None:

@@ -35,8 +35,6 @@ from urllib.parse import urlsplit
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from deskbridge.exceptions import ConfigurationError
 from deskbridge.integrator.schedule import validate_cron
@@ -125,6 +123,9 @@ class _ConnectionFields(_Strict):
     def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
+        from sqlalchemy.engine import make_url  # DB mode only: API mode never loads SQLAlchemy
+        from sqlalchemy.exc import ArgumentError
+
         try:
             backend = make_url(value.get_secret_value()).get_backend_name()
         except ArgumentError:
@@ -311,6 +312,8 @@ class IntegratorConfig(_ConnectionFields):
             if conn.client_secret is not None:
                 values.append(conn.client_secret.get_secret_value())
             if conn.database_url is not None:
+                from sqlalchemy.engine import make_url
+
                 password = make_url(conn.database_url.get_secret_value()).password
                 if password:
                     values.append(str(password))

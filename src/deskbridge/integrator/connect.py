@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from deskbridge.db import Database
 from deskbridge.exceptions import ConfigurationError
 from deskbridge.integrator.config import Connection
-from deskbridge.migrate import current_revision, head_revision
 from deskbridge.port.base import Desk
 from deskbridge.security.keys import KEY_FILE_NAME, parse_key
 from deskbridge.security.redact import register_secret
 from deskbridge.security.secretbox import SecretBox
+
+if TYPE_CHECKING:
+    from deskbridge.db import Database
 
 __all__ = ["check_schema", "desk_secret_box", "open_database", "open_desk"]
 
@@ -71,6 +69,12 @@ class _NoKeyBox(SecretBox):
 
 def open_database(conn: Connection) -> Database:
     """Open (lazily) the desk database of a DB-mode connection."""
+    # SQLAlchemy and the schema are imported here, not at the top: API mode never needs them (150 ms a start).
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from deskbridge.db import Database
+
     assert conn.database_url is not None
     raw = conn.database_url.get_secret_value()
     try:
@@ -86,6 +90,8 @@ def open_database(conn: Connection) -> Database:
 
 def check_schema(db: Database) -> str:
     """Return the schema revision; :class:`ConfigurationError` unless it is the one this integrator expects."""
+    from deskbridge.migrate import current_revision, head_revision
+
     current = current_revision(db)
     head = head_revision()
     if current is None:

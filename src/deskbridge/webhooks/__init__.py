@@ -7,6 +7,14 @@ An integration takes part by returning a :class:`WebhookSource` from ``Integrati
 
 from __future__ import annotations
 
-from deskbridge.webhooks.source import Delivery, Inbound, NotifyConfig, Outcome, StoredEvent, WebhookSource
+from deskbridge.webhooks.source import (
+    TICKET_CLOSED,
+    Delivery,
+    Inbound,
+    NotifyConfig,
+    Outcome,
+    StoredEvent,
+    WebhookSource,
+)
 
-__all__ = ["Delivery", "Inbound", "NotifyConfig", "Outcome", "StoredEvent", "WebhookSource"]
+__all__ = ["TICKET_CLOSED", "Delivery", "Inbound", "NotifyConfig", "Outcome", "StoredEvent", "WebhookSource"]

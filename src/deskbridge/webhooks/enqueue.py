@@ -21,10 +21,10 @@ from deskbridge.desk.tickets import events as ticket_events
 from deskbridge.desk.tickets.models import TicketStatus
 from deskbridge.integrations import registry
 from deskbridge.webhooks.models import DeliveryStatus, OutboxDelivery
+from deskbridge.webhooks.source import TICKET_CLOSED
 
 __all__ = ["TICKET_CLOSED", "add_waker", "install", "remove_waker"]
 
-TICKET_CLOSED = "ticket.closed"
 _CHUNK = 900  # ids per IN (...): under every database's bound-parameter limit
 _wakers: set[Callable[[], None]] = set()
 

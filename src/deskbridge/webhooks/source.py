@@ -23,7 +23,10 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from deskbridge.integrations.base import SyncContext
 
-__all__ = ["Delivery", "Inbound", "NotifyConfig", "Outcome", "StoredEvent", "WebhookSource"]
+__all__ = ["TICKET_CLOSED", "Delivery", "Inbound", "NotifyConfig", "Outcome", "StoredEvent", "WebhookSource"]
+
+TICKET_CLOSED = "ticket.closed"
+"""The outbox action of a ticket linked to an integration that was closed in the desk (see :mod:`.enqueue`)."""
 
 
 @dataclass(slots=True, frozen=True)

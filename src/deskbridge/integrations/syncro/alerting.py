@@ -25,8 +25,15 @@ from deskbridge.integrations.syncro.alert_body import AlertWebhook, digest, is_r
 from deskbridge.integrations.syncro.client import SYNCRO_RETRY, SyncroClient
 from deskbridge.integrations.syncro.settings import SyncroSettings
 from deskbridge.port.base import Change
-from deskbridge.webhooks.enqueue import TICKET_CLOSED
-from deskbridge.webhooks.source import Delivery, Inbound, NotifyConfig, Outcome, StoredEvent, WebhookSource
+from deskbridge.webhooks.source import (
+    TICKET_CLOSED,
+    Delivery,
+    Inbound,
+    NotifyConfig,
+    Outcome,
+    StoredEvent,
+    WebhookSource,
+)
 
 __all__ = ["RESOLVED", "TRIGGERED", "SyncroAlerts"]
 
