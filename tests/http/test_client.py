@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 
 from deskbridge import __version__
-from deskbridge.exceptions import RetriableError
+from deskbridge.exceptions import DeskbridgeError, RetriableError
 from deskbridge.http import RetryPolicy, build_async_client, build_client
 
 
@@ -89,3 +93,47 @@ def test_async_client_logs_and_retries(caplog: pytest.LogCaptureFixture) -> None
     caplog.set_level(logging.INFO)
     assert asyncio.run(main()) == 200
     assert len([r for r in caplog.records if r.name == "deskbridge.http"]) == 2
+
+
+def test_default_verification_shares_one_context_and_honours_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trustme
+
+    from deskbridge.http.client import shared_verify
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    assert shared_verify(True) is shared_verify(True)  # one CA bundle load per process, not one per client
+    off = ssl.create_default_context()
+    assert shared_verify(False) is False and shared_verify(off) is off
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+
+    class Hello(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"hi")
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/"
+    try:
+        with build_client(retry=None) as c, pytest.raises(DeskbridgeError, match="CERTIFICATE_VERIFY_FAILED"):
+            c.get(url)  # the test CA is not among the default ones
+        bundle = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(bundle))
+        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+        with build_client(retry=None) as c:
+            assert c.get(url).text == "hi"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
