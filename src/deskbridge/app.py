@@ -29,7 +29,6 @@ from deskbridge.custom.methods.schemas import MethodIn
 from deskbridge.db import Database
 from deskbridge.desk.registry import RESOURCES
 from deskbridge.desk.router import build_router
-from deskbridge.http.auth.authcode import PendingAuthorizations
 from deskbridge.integration_settings.actions import router as integration_actions_router
 from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
@@ -75,7 +74,6 @@ def create_app(
     runtime = WebhookRuntime(app.state.db, box=box, options=webhooks)
     app.state.webhooks = runtime
     app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
-    app.state.custom_pending = PendingAuthorizations()
     errors.install(app)
     accesslog.install()  # webhook tokens and the OAuth redirect's code arrive in query strings
 
