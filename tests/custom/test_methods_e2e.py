@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,9 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select, text
 
-from deskbridge.custom.models import CustomCall, CustomToken
+from deskbridge.custom.models import CustomToken
 from deskbridge.custom.tokens import DbTokenStore
-from deskbridge.db import utcnow
 from deskbridge.http import ALLOW_ENV, StoredToken
 from deskbridge.security.secretbox import SecretBox
 from tests.conftest import Desk, unique
@@ -85,33 +83,6 @@ def test_bearer_outputs_and_missing_variables(desk: Desk, oauth_server: tuple[Uv
     assert logged["id"] == result["call_id"]
     assert BEARER not in str(logged) and "Bearer ***" in str(logged["request"]["headers"])
     assert logged["outputs"]["filter"] == "open"
-
-
-def test_call_log_retention(desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]) -> None:
-    srv, _state = oauth_server
-    integration = create(desk.admin, {"base_url": srv.url})
-    m = method(desk.admin, integration["id"], {"endpoint": "/open/ping"})
-    with desk.db.session() as session:
-        for days in (31, 29):
-            session.add(
-                CustomCall(
-                    integration_id=integration["id"],
-                    method_id=m["id"],
-                    origin="test",
-                    started_at=utcnow() - timedelta(days=days),
-                    duration_ms=1.0,
-                    verb="GET",
-                    url="http://old.test/",
-                    request={},
-                    outputs={},
-                )
-            )
-    assert desk.admin.get(f"/api/custom-integrations/{integration['id']}/calls").json()["total"] == 2
-    run(desk.admin, integration["id"], m["id"])  # recording a call prunes what is past the 30 days
-    calls = desk.admin.get(f"/api/custom-integrations/{integration['id']}/calls").json()
-    assert calls["total"] == 2
-    assert [c["url"] for c in calls["items"]][1] == "http://old.test/"  # the 29-day-old one stays
-    assert calls["items"][0]["url"].endswith("/open/ping")
 
 
 def test_oauth2_client_credentials_token_in_the_db_and_clear_tokens(
