@@ -8,6 +8,7 @@ method calling the desk's own /api/customers as an automation identity. The call
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
@@ -423,3 +424,77 @@ def test_the_access_log_hides_the_authorization_code() -> None:
     assert (
         "C-secret-code-77" not in record.getMessage() and "/api/oauth/callback?code=***&state=s1" in record.getMessage()
     )
+
+
+def test_instance_url_is_the_desks_own(desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]) -> None:
+    srv, _state = oauth_server
+    integration = create(desk.admin, {"base_url": srv.url})
+    m = method(
+        desk.admin,
+        integration["id"],
+        {
+            "verb": "POST",
+            "endpoint": "/open/instance",
+            "query": [{"key": "back", "value": "<<instance_url>>/api/oauth/callback"}],
+            "headers": [{"key": "X-Desk", "value": "<<instance_url>>"}],
+            "body": {"type": "json", "content": {"desk": "<<instance_url>>"}},
+            "output_variables": [
+                {"name": "back", "path": "$.query.back"},
+                {"name": "header", "path": "$.headers['x-desk']"},
+                {"name": "body", "path": "$.body"},
+            ],
+        },
+    )
+    outputs = run(desk.admin, integration["id"], m["id"])["outputs"]
+    assert outputs["back"] == f"{desk.base_url}/api/oauth/callback" and outputs["header"] == desk.base_url
+    assert json.loads(outputs["body"]) == {"desk": desk.base_url}
+
+
+def test_token_expiry_minutes_blank_never_expires(desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]) -> None:
+    srv, state = oauth_server
+    client_id = unique("ttl")
+    state.clients[client_id] = Client(secret="CANARY-ttl-secret-1")
+    store = DbTokenStore(desk.db, SecretBox(desk.settings.key))
+    lifetimes = {}
+    state.lifetime = None  # the token answers carry no expires_in
+    try:
+        for expiry in ("", None, 5, "2.5"):
+            integration = create(
+                desk.admin,
+                {
+                    "base_url": srv.url,
+                    "authorization": {
+                        "type": "oauth2",
+                        "token_url": f"{srv.url}/token",
+                        "client_id": client_id,
+                        "client_secret": "CANARY-ttl-secret-1",
+                        "token_expiry_minutes": expiry,
+                    },
+                },
+            )
+            assert integration["authorization"]["token_expiry_minutes"] == (
+                None if expiry in ("", None) else float(expiry)
+            )
+            m = method(desk.admin, integration["id"], {"endpoint": "/api/who"})
+            assert run(desk.admin, integration["id"], m["id"])["status"] == 200
+            token = store.get(f"custom:{integration['id']}:default")
+            assert token is not None
+            lifetimes[expiry] = None if token.expires_at is None else round(token.expires_at - token.obtained_at)
+    finally:
+        state.lifetime = 3600
+    assert lifetimes == {"": None, None: None, 5: 300, "2.5": 150}
+    bad = desk.admin.post(
+        "/api/custom-integrations",
+        json={
+            "name": unique("ttl-bad"),
+            "base_url": srv.url,
+            "authorization": {
+                "type": "oauth2",
+                "token_url": f"{srv.url}/token",
+                "client_id": "c",
+                "client_secret": "s" * 8,
+                "token_expiry_minutes": 0,
+            },
+        },
+    )
+    assert bad.status_code == 422 and "token_expiry_minutes" in bad.text

@@ -209,3 +209,42 @@ def test_prune_drops_only_expired_states(desk: Desk) -> None:
     with pytest.raises(AuthenticationError):
         oauth_states.take(desk.db, box=box, state=requests[1].state)
     assert oauth_states.take(desk.db, box=box, state=requests[0].state).redirect_uri == "https://d.test/cb"
+
+
+def test_a_method_with_its_own_code_grant_is_authorized_on_its_own(
+    desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]
+) -> None:
+    srv, state = oauth_server
+    client_id = unique("pkce-method")
+    state.clients[client_id] = Client(methods=("none",), redirect_uri=f"{desk.base_url}/api/oauth/callback")
+    integration = create(desk.admin, {"base_url": srv.url, "authorization": {"type": "bearer", "token": "CANARY-bt-1"}})
+    m = method(
+        desk.admin,
+        integration["id"],
+        {
+            "endpoint": "/api/me",
+            "authorization": {
+                "type": "oauth2",
+                "grant": "authorization_code_pkce",
+                "token_url": f"{srv.url}/token",
+                "authorize_url": f"{srv.url}/authorize",
+                "client_id": client_id,
+                "client_auth": "none",
+            },
+            "output_variables": [{"name": "who", "path": "$.client"}],
+        },
+    )
+    before = run(desk.admin, integration["id"], m["id"])
+    assert before["ok"] is False and "authorize the integration again" in before["error"]
+    # The integration itself (bearer) has no authorization step; the method does.
+    assert desk.admin.post(f"/api/custom-integrations/{integration['id']}/authorize", json={}).status_code == 422
+    r = desk.admin.post(f"/api/custom-integrations/{integration['id']}/authorize", json={"method_id": m["id"]})
+    assert r.status_code == 200, r.text
+    page = httpx.get(httpx.get(r.json()["authorize_url"]).headers["location"])
+    assert page.status_code == 200 and "Authorized" in page.text, page.text
+    assert run(desk.admin, integration["id"], m["id"])["outputs"] == {"who": client_id}
+    with desk.db.engine.connect() as conn:
+        keys = [k for (k,) in conn.execute(text("SELECT credential_key FROM custom_token"))]
+    assert f"custom:{integration['id']}:m{m['id']}:default" in keys
+    other = desk.admin.post(f"/api/custom-integrations/{integration['id']}/authorize", json={"method_id": 999999})
+    assert other.status_code == 404

@@ -107,6 +107,8 @@ class CustomOAuthState(Base):
     state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     """SHA-256 (hex) of the ``state``: the value itself is never stored."""
     integration_id: Mapped[int] = mapped_column(ForeignKey("custom_integration.id", ondelete="CASCADE"), index=True)
+    method_id: Mapped[int | None] = mapped_column(ForeignKey("custom_method.id", ondelete="CASCADE"), index=True)
+    """The method whose own authorization is being authorized; ``None``: the integration's."""
     credential_key: Mapped[str] = mapped_column(String(255))
     redirect_uri: Mapped[str] = mapped_column(Text)
     """The redirect URI of the authorization request; the code exchange must send the same (RFC 6749 §4.1.3)."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from deskbridge.custom import connect, oauth_states
 from deskbridge.custom.integrations import service as integration_service
+from deskbridge.custom.methods import service as method_service
 from deskbridge.custom.tokens import DbTokenStore
 from deskbridge.db import Database
 from deskbridge.exceptions import AuthenticationError, ValidationError
@@ -42,17 +43,33 @@ def _oauth(target: connect.Target, *, db: Database, box: SecretBox, redirect_uri
     return auth
 
 
-def _target(session: Session, *, box: SecretBox, id: int, instance: str | None, desk_url: str) -> connect.Target:
+def _target(
+    session: Session, *, box: SecretBox, id: int, method_id: int | None, instance: str | None, desk_url: str
+) -> connect.Target:
     loaded = integration_service.load(session, box=box, id=id)
+    method = method_service.load(session, box=box, integration_id=id, id=method_id) if method_id else None
     return connect.resolve(
-        session, box=box, integration_id=id, definition=loaded.definition, desk_url=desk_url, instance=instance
+        session,
+        box=box,
+        integration_id=id,
+        definition=loaded.definition,
+        desk_url=desk_url,
+        method_auth=method.authorization if method is not None else None,
+        method_id=method_id,
+        instance=instance,
     )
 
 
-def start(db: Database, *, box: SecretBox, id: int, instance: str | None, desk_url: str) -> str:
-    """Return the authorize URL for integration ``id`` (and instance), its one-time state kept in the database."""
+def start(
+    db: Database, *, box: SecretBox, id: int, method_id: int | None = None, instance: str | None, desk_url: str
+) -> str:
+    """Return the authorize URL for integration ``id``, its one-time state kept in the database.
+
+    With ``method_id``, the method's own authorization is authorized (a method that inherits authorizes the
+    integration's).
+    """
     with db.session() as session:
-        target = _target(session, box=box, id=id, instance=instance, desk_url=desk_url)
+        target = _target(session, box=box, id=id, method_id=method_id, instance=instance, desk_url=desk_url)
     auth = _oauth(target, db=db, box=box)
     request = auth.authorization_request()
     assert auth.redirect_uri is not None
@@ -60,6 +77,7 @@ def start(db: Database, *, box: SecretBox, id: int, instance: str | None, desk_u
         db,
         box=box,
         integration_id=id,
+        method_id=method_id,
         credential_key=target.credential_key,
         redirect_uri=auth.redirect_uri,
         request=request,
@@ -81,7 +99,12 @@ def complete(db: Database, *, box: SecretBox, state: str, code: str, desk_url: s
     pending = oauth_states.take(db, box=box, state=state)
     with db.session() as session:
         target = _target(
-            session, box=box, id=pending.integration_id, instance=_instance(pending.credential_key), desk_url=desk_url
+            session,
+            box=box,
+            id=pending.integration_id,
+            method_id=pending.method_id,
+            instance=_instance(pending.credential_key),
+            desk_url=desk_url,
         )
         name = integration_service.get(session, id=pending.integration_id).name
     auth = _oauth(target, db=db, box=box, redirect_uri=pending.redirect_uri)

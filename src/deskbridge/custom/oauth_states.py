@@ -38,12 +38,14 @@ class Pending:
 
     Attributes:
         integration_id: The custom integration being authorized.
+        method_id: Its method whose own authorization is being authorized; ``None``: the integration's.
         credential_key: Whose tokens the exchange stores.
         redirect_uri: The redirect URI the authorization request named (the exchange must send the same).
         request: The authorization request (``state`` and PKCE verifier), for the exchange's checks.
     """
 
     integration_id: int
+    method_id: int | None
     credential_key: str
     redirect_uri: str
     request: AuthorizationRequest
@@ -72,6 +74,7 @@ def add(
     credential_key: str,
     redirect_uri: str,
     request: AuthorizationRequest,
+    method_id: int | None = None,
     ttl: float = TTL,
 ) -> None:
     """Keep ``request`` until :func:`take` takes it or ``ttl`` seconds pass (committed before this returns)."""
@@ -84,6 +87,7 @@ def add(
             CustomOAuthState(
                 state_hash=state_hash,
                 integration_id=integration_id,
+                method_id=method_id,
                 credential_key=credential_key,
                 redirect_uri=redirect_uri,
                 sealed=sealed,
@@ -106,12 +110,12 @@ def take(db: Database, *, box: SecretBox, state: str) -> Pending:
         row = session.get(CustomOAuthState, state_hash)
         if row is None:
             raise AuthenticationError(_REFUSED)
-        found = (row.integration_id, row.credential_key, row.redirect_uri, row.sealed, row.expires_at)
+        found = (row.integration_id, row.method_id, row.credential_key, row.redirect_uri, row.sealed, row.expires_at)
         result = session.execute(delete(CustomOAuthState).where(CustomOAuthState.state_hash == state_hash))
         taken = int(getattr(result, "rowcount", 0) or 0) == 1
-    integration_id, credential_key, redirect_uri, sealed, expires_at = found
+    integration_id, method_id, credential_key, redirect_uri, sealed, expires_at = found
     if not taken or expires_at <= utcnow():
         raise AuthenticationError(_REFUSED)
     verifier = box.open(sealed, purpose=_purpose(state_hash)) if sealed else None
     request = AuthorizationRequest(url="", state=state, code_verifier=verifier)
-    return Pending(integration_id, credential_key, redirect_uri, request)
+    return Pending(integration_id, method_id, credential_key, redirect_uri, request)

@@ -108,7 +108,12 @@ def authorize(
 ) -> Response:
     """Answer the URL to open in a browser; the authorization server then sends it to `/api/oauth/callback`."""
     url = oauth.start(
-        db, box=box_of(request), id=id, instance=body.instance if body else None, desk_url=desk_url(request)
+        db,
+        box=box_of(request),
+        id=id,
+        method_id=body.method_id if body else None,
+        instance=body.instance if body else None,
+        desk_url=desk_url(request),
     )
     return ORJSONResponse({"authorize_url": url, "expires_in": int(oauth_states.TTL)})
 
