@@ -39,8 +39,9 @@ def _name(where: tuple[str, ...], key: str) -> str:
 
 
 def _secret_rows(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    body = definition.get("body")
     for where in LISTS:
-        if where == ("body", "content") and (definition.get("body") or {}).get("type") != "form":
+        if where == ("body", "content") and not (isinstance(body, dict) and body.get("type") == "form"):
             continue
         for row in _rows(definition, where):
             if row.get("secret") is True and isinstance(row.get("key"), str):
