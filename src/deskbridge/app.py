@@ -21,6 +21,7 @@ from deskbridge.auth.tokens import TokenSigner
 from deskbridge.config import Settings
 from deskbridge.custom.certificates.router import router as certificates_router
 from deskbridge.custom.certificates.schemas import CertificateUpload
+from deskbridge.custom.housekeeping import Housekeeping
 from deskbridge.custom.integrations.router import callback_router as custom_callback_router
 from deskbridge.custom.integrations.router import router as custom_integrations_router
 from deskbridge.custom.integrations.schemas import IntegrationIn
@@ -29,7 +30,6 @@ from deskbridge.custom.methods.schemas import MethodIn
 from deskbridge.db import Database
 from deskbridge.desk.registry import RESOURCES
 from deskbridge.desk.router import build_router
-from deskbridge.http.auth.authcode import PendingAuthorizations
 from deskbridge.integration_settings.actions import router as integration_actions_router
 from deskbridge.integration_settings.router import router as integrations_router
 from deskbridge.runs.router import router as runs_router
@@ -50,15 +50,18 @@ def create_app(
 ) -> FastAPI:
     """Build the desk application for ``settings`` (the schema must already be current).
 
-    Its lifespan runs the webhook machinery (inbox writer, processor, outbox worker; ``webhooks`` tunes it).
+    Its lifespan runs the webhook machinery (inbox writer, processor, outbox worker; ``webhooks`` tunes it) and the
+    custom integrations' housekeeping (call log retention, expired OAuth states).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.start()
+        housekeeping.start()
         try:
             yield
         finally:
+            await run_in_threadpool(housekeeping.stop)
             await run_in_threadpool(runtime.stop)
 
     app = FastAPI(
@@ -74,8 +77,9 @@ def create_app(
     app.state.secret_box = box
     runtime = WebhookRuntime(app.state.db, box=box, options=webhooks)
     app.state.webhooks = runtime
+    housekeeping = Housekeeping(app.state.db, retention_days=settings.custom_call_retention_days)
+    app.state.custom_housekeeping = housekeeping
     app.state.signer = TokenSigner(box.derive("access-token"), ttl_seconds=settings.token_ttl_seconds)
-    app.state.custom_pending = PendingAuthorizations()
     errors.install(app)
     accesslog.install()  # webhook tokens and the OAuth redirect's code arrive in query strings
 

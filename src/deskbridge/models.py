@@ -8,6 +8,7 @@ from deskbridge.custom.models import (
     CustomCall,
     CustomIntegration,
     CustomMethod,
+    CustomOAuthState,
     CustomToken,
     CustomTokenLock,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "CustomField",
     "CustomIntegration",
     "CustomMethod",
+    "CustomOAuthState",
     "CustomToken",
     "CustomTokenLock",
     "Customer",

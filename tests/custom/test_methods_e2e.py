@@ -8,9 +8,9 @@ method calling the desk's own /api/customers as an automation identity. The call
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,9 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select, text
 
-from deskbridge.custom.models import CustomCall, CustomToken
+from deskbridge.custom.models import CustomToken
 from deskbridge.custom.tokens import DbTokenStore
-from deskbridge.db import utcnow
 from deskbridge.http import ALLOW_ENV, StoredToken
 from deskbridge.security.secretbox import SecretBox
 from tests.conftest import Desk, unique
@@ -85,33 +84,6 @@ def test_bearer_outputs_and_missing_variables(desk: Desk, oauth_server: tuple[Uv
     assert logged["id"] == result["call_id"]
     assert BEARER not in str(logged) and "Bearer ***" in str(logged["request"]["headers"])
     assert logged["outputs"]["filter"] == "open"
-
-
-def test_call_log_retention(desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]) -> None:
-    srv, _state = oauth_server
-    integration = create(desk.admin, {"base_url": srv.url})
-    m = method(desk.admin, integration["id"], {"endpoint": "/open/ping"})
-    with desk.db.session() as session:
-        for days in (31, 29):
-            session.add(
-                CustomCall(
-                    integration_id=integration["id"],
-                    method_id=m["id"],
-                    origin="test",
-                    started_at=utcnow() - timedelta(days=days),
-                    duration_ms=1.0,
-                    verb="GET",
-                    url="http://old.test/",
-                    request={},
-                    outputs={},
-                )
-            )
-    assert desk.admin.get(f"/api/custom-integrations/{integration['id']}/calls").json()["total"] == 2
-    run(desk.admin, integration["id"], m["id"])  # recording a call prunes what is past the 30 days
-    calls = desk.admin.get(f"/api/custom-integrations/{integration['id']}/calls").json()
-    assert calls["total"] == 2
-    assert [c["url"] for c in calls["items"]][1] == "http://old.test/"  # the 29-day-old one stays
-    assert calls["items"][0]["url"].endswith("/open/ping")
 
 
 def test_oauth2_client_credentials_token_in_the_db_and_clear_tokens(
@@ -452,3 +424,77 @@ def test_the_access_log_hides_the_authorization_code() -> None:
     assert (
         "C-secret-code-77" not in record.getMessage() and "/api/oauth/callback?code=***&state=s1" in record.getMessage()
     )
+
+
+def test_instance_url_is_the_desks_own(desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]) -> None:
+    srv, _state = oauth_server
+    integration = create(desk.admin, {"base_url": srv.url})
+    m = method(
+        desk.admin,
+        integration["id"],
+        {
+            "verb": "POST",
+            "endpoint": "/open/instance",
+            "query": [{"key": "back", "value": "<<instance_url>>/api/oauth/callback"}],
+            "headers": [{"key": "X-Desk", "value": "<<instance_url>>"}],
+            "body": {"type": "json", "content": {"desk": "<<instance_url>>"}},
+            "output_variables": [
+                {"name": "back", "path": "$.query.back"},
+                {"name": "header", "path": "$.headers['x-desk']"},
+                {"name": "body", "path": "$.body"},
+            ],
+        },
+    )
+    outputs = run(desk.admin, integration["id"], m["id"])["outputs"]
+    assert outputs["back"] == f"{desk.base_url}/api/oauth/callback" and outputs["header"] == desk.base_url
+    assert json.loads(outputs["body"]) == {"desk": desk.base_url}
+
+
+def test_token_expiry_minutes_blank_never_expires(desk: Desk, oauth_server: tuple[Uvicorn, OAuthState]) -> None:
+    srv, state = oauth_server
+    client_id = unique("ttl")
+    state.clients[client_id] = Client(secret="CANARY-ttl-secret-1")
+    store = DbTokenStore(desk.db, SecretBox(desk.settings.key))
+    lifetimes = {}
+    state.lifetime = None  # the token answers carry no expires_in
+    try:
+        for expiry in ("", None, 5, "2.5"):
+            integration = create(
+                desk.admin,
+                {
+                    "base_url": srv.url,
+                    "authorization": {
+                        "type": "oauth2",
+                        "token_url": f"{srv.url}/token",
+                        "client_id": client_id,
+                        "client_secret": "CANARY-ttl-secret-1",
+                        "token_expiry_minutes": expiry,
+                    },
+                },
+            )
+            assert integration["authorization"]["token_expiry_minutes"] == (
+                None if expiry in ("", None) else float(expiry)
+            )
+            m = method(desk.admin, integration["id"], {"endpoint": "/api/who"})
+            assert run(desk.admin, integration["id"], m["id"])["status"] == 200
+            token = store.get(f"custom:{integration['id']}:default")
+            assert token is not None
+            lifetimes[expiry] = None if token.expires_at is None else round(token.expires_at - token.obtained_at)
+    finally:
+        state.lifetime = 3600
+    assert lifetimes == {"": None, None: None, 5: 300, "2.5": 150}
+    bad = desk.admin.post(
+        "/api/custom-integrations",
+        json={
+            "name": unique("ttl-bad"),
+            "base_url": srv.url,
+            "authorization": {
+                "type": "oauth2",
+                "token_url": f"{srv.url}/token",
+                "client_id": "c",
+                "client_secret": "s" * 8,
+                "token_expiry_minutes": 0,
+            },
+        },
+    )
+    assert bad.status_code == 422 and "token_expiry_minutes" in bad.text

@@ -1,4 +1,4 @@
-"""The tables of custom integrations: certificates, integrations, methods, cached tokens and the call log.
+"""The tables of custom integrations: certificates, integrations, methods, tokens, OAuth states and the call log.
 
 Definitions are stored as JSON in the shape the API shows them (secret fields replaced by ``<field>_set`` flags);
 the secret values themselves are sealed together, per row, with :class:`~deskbridge.security.secretbox.SecretBox`
@@ -17,7 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from deskbridge.db import Base, UTCDateTime, utcnow
 from deskbridge.desk.mixins import RecordMixin
 
-__all__ = ["Certificate", "CustomCall", "CustomIntegration", "CustomMethod", "CustomToken", "CustomTokenLock"]
+__all__ = [
+    "Certificate",
+    "CustomCall",
+    "CustomIntegration",
+    "CustomMethod",
+    "CustomOAuthState",
+    "CustomToken",
+    "CustomTokenLock",
+]
 
 
 class Certificate(RecordMixin, Base):
@@ -85,6 +93,29 @@ class CustomTokenLock(Base):
     credential_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomOAuthState(Base):
+    """An authorization code flow waiting for the browser to come back: its one-time ``state``, by hash.
+
+    Kept in the database so that the redirect may reach another worker or a restarted desk; taken once (deleted
+    by whoever reads it first) and refused after ``expires_at``.
+    """
+
+    __tablename__ = "custom_oauth_state"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 (hex) of the ``state``: the value itself is never stored."""
+    integration_id: Mapped[int] = mapped_column(ForeignKey("custom_integration.id", ondelete="CASCADE"), index=True)
+    method_id: Mapped[int | None] = mapped_column(ForeignKey("custom_method.id", ondelete="CASCADE"), index=True)
+    """The method whose own authorization is being authorized; ``None``: the integration's."""
+    credential_key: Mapped[str] = mapped_column(String(255))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    """The redirect URI of the authorization request; the code exchange must send the same (RFC 6749 §4.1.3)."""
+    sealed: Mapped[str | None] = mapped_column(Text)
+    """The PKCE ``code_verifier``, sealed for ``custom-oauth-state:<state_hash>`` (``None`` without PKCE)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CustomCall(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 from typing import Annotated, Any
@@ -13,12 +12,11 @@ from starlette.responses import HTMLResponse, Response
 from deskbridge.api.deps import DB, AdminPrincipal
 from deskbridge.api.responses import ORJSONResponse
 from deskbridge.config import Settings
-from deskbridge.custom import oauth
+from deskbridge.custom import oauth, oauth_states
 from deskbridge.custom.integrations import schemas
 from deskbridge.custom.integrations import service as integration_service
 from deskbridge.desk.types import MAX_ID
 from deskbridge.exceptions import DeskbridgeError
-from deskbridge.http.auth.authcode import PendingAuthorizations
 from deskbridge.security.redact import redact
 from deskbridge.security.secretbox import SecretBox
 
@@ -48,14 +46,6 @@ def box_of(request: Request) -> SecretBox:
     """The desk's secret box."""
     box: SecretBox = request.app.state.secret_box
     return box
-
-
-def _pending(request: Request) -> PendingAuthorizations:
-    state = request.app.state
-    if not hasattr(state, "custom_pending"):
-        state.custom_pending = PendingAuthorizations()
-    pending: PendingAuthorizations = state.custom_pending
-    return pending
 
 
 @router.get("", summary="List custom integrations")
@@ -120,12 +110,12 @@ def authorize(
     url = oauth.start(
         db,
         box=box_of(request),
-        pending=_pending(request),
         id=id,
+        method_id=body.method_id if body else None,
         instance=body.instance if body else None,
         desk_url=desk_url(request),
     )
-    return ORJSONResponse({"authorize_url": url, "expires_in": int(_pending(request).ttl)})
+    return ORJSONResponse({"authorize_url": url, "expires_in": int(oauth_states.TTL)})
 
 
 _PAGE = """<!doctype html>
@@ -150,17 +140,14 @@ def oauth_callback(
 ) -> Response:
     """Where the authorization server sends the browser back: completes the flow and stores the tokens."""
     if error:
-        if state:
-            with contextlib.suppress(DeskbridgeError):  # the attempt is over: its state must not be usable again
-                _pending(request).pop(state)
+        if state:  # the attempt is over: its state must not be usable again
+            oauth.forget(db, box=box_of(request), state=state)
         detail = f": {error_description}" if error_description else ""
         return _page("Authorization failed", f"The authorization server answered {error}{detail}.", 400)
     if not code or not state:
         return _page("Authorization failed", "The answer has no code or no state; start the authorization again.", 400)
     try:
-        name = oauth.complete(
-            db, box=box_of(request), pending=_pending(request), state=state, code=code, desk_url=desk_url(request)
-        )
+        name = oauth.complete(db, box=box_of(request), state=state, code=code, desk_url=desk_url(request))
     except DeskbridgeError as exc:
         logger.warning("custom.oauth.callback failed: %s", redact(str(exc)))
         return _page("Authorization failed", redact(str(exc)), 400)

@@ -8,7 +8,7 @@ import httpx
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 
 from deskbridge.custom.authorization import CertificateRef, StoredAuth
-from deskbridge.desk.types import LongText, Name, ShortText, WriteModel
+from deskbridge.desk.types import MAX_ID, LongText, Name, ShortText, WriteModel
 from deskbridge.http.auth.config import NoneConfig
 from deskbridge.http.redact import redact_url
 
@@ -91,6 +91,9 @@ def _http_url(value: str, name: str) -> str:
 
 
 class AuthorizeRequest(WriteModel):
-    """Start the authorization code flow of an integration (for one instance's tokens)."""
+    """Start the authorization code flow of an integration (for one instance's tokens), or of one of its methods."""
 
     instance: InstanceName | None = None
+    method_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="A method with an authorization code grant of its own."
+    )

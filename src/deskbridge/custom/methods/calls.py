@@ -1,7 +1,8 @@
 """The call log: every call of a method, redacted, kept for ``DESKBRIDGE_CUSTOM_CALL_RETENTION_DAYS`` (default 30).
 
-Rows older than the retention period are pruned whenever a call is recorded, so the table never grows past what
-the period holds.
+Rows older than the retention period are pruned whenever a call is recorded or the log is listed, and hourly by the
+desk's housekeeping (:mod:`deskbridge.custom.housekeeping`), so the table never holds calls past the period for long,
+and a listing never shows one.
 """
 
 from __future__ import annotations

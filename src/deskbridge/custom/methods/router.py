@@ -127,6 +127,7 @@ def test_method(
 
 @router.get("/calls", summary="The call log of an integration")
 def list_calls(
+    request: Request,
     db: DB,
     principal: AdminPrincipal,
     id: IntegrationId,
@@ -135,8 +136,10 @@ def list_calls(
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     """Calls of the integration's methods (redacted), newest first; kept for the retention period."""
-    with db.session(write=False) as session:
+    settings: Settings = request.app.state.settings
+    with db.session() as session:
         integration_service.get(session, id=id)
+        calls.prune(session, retention_days=settings.custom_call_retention_days)
         rows, total = calls.list_page(session, integration_id=id, method_id=method_id, page=page, page_size=page_size)
         items = [calls.read(r) for r in rows]
     return ORJSONResponse({"items": items, "total": total, "page": page, "page_size": page_size})

@@ -25,7 +25,7 @@ from deskbridge.custom.methods.schemas import MethodIn, OutputVariable
 from deskbridge.db import Database
 from deskbridge.exceptions import DeskbridgeError, InputError
 from deskbridge.http.redact import redact_headers, redact_url
-from deskbridge.security.redact import redact, redact_known
+from deskbridge.security.redact import redact, redact_known, register_secret
 from deskbridge.security.secretbox import SecretBox
 
 __all__ = ["SHOWN_BYTES", "SHOWN_HEADERS", "SHOWN_HEADER_CHARS", "CallResult", "extract", "run"]
@@ -161,6 +161,8 @@ def run(
     """
     values = {"instance_url": desk_url, **given}
     planned = variables_.build_request(method, values)
+    for secret in planned.secrets:
+        register_secret(secret)
     with db.session() as session:
         loaded = integration_service.load(session, box=box, id=integration_id)
         target = connect.resolve(

@@ -8,6 +8,7 @@ import jsonpath
 from pydantic import Field, JsonValue, StringConstraints, field_validator, model_validator
 
 from deskbridge.custom.authorization import InheritConfig, MethodAuth
+from deskbridge.custom.methods import secret_rows
 from deskbridge.desk.types import Name, WriteModel
 
 __all__ = [
@@ -31,11 +32,16 @@ _MAX_BODY = 1_000_000
 
 
 class KeyValue(WriteModel):
-    """A query parameter or header; the value may hold ``<<variables>>``."""
+    """A query parameter, header or form field; the value may hold ``<<variables>>``.
+
+    ``secret``: the value is write-only (shown as ``value_set``, kept when an update omits it) and sealed at rest
+    (see :mod:`deskbridge.custom.methods.secret_rows`).
+    """
 
     key: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     value: _Value = ""
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    secret: bool = Field(False, description="Write-only and sealed at rest, e.g. an API key header.")
 
     @field_validator("key", "value")
     @classmethod
@@ -43,6 +49,12 @@ class KeyValue(WriteModel):
         if any(ch in value for ch in "\r\n\x00"):
             raise ValueError("must be one line (no CR, LF or NUL)")
         return value
+
+    @model_validator(mode="after")
+    def _secret_has_a_value(self) -> KeyValue:
+        if self.secret and not self.value:
+            raise ValueError(f"the secret value of {self.key!r} is empty: give its value")
+        return self
 
 
 class NoBody(WriteModel):
@@ -138,6 +150,9 @@ class MethodIn(WriteModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"output variable names must be unique; repeated: {repeated}")
+        twice = secret_rows.duplicate_secret_keys(self.model_dump(mode="json"))
+        if twice:
+            raise ValueError(f"a secret row's key must appear once in its list; repeated: {twice}")
         return self
 
 

@@ -2,7 +2,8 @@
 
 A method's own authorization (anything but ``inherit``) is stored like an integration's: secret fields sealed with
 the purpose ``custom-method:<id>:secrets``, shown as ``<field>_set``, kept when an update omits them, and dry-built
-when saved.
+when saved. Header, query and form rows marked ``secret`` are sealed with them, shown as ``value_set``
+(:mod:`deskbridge.custom.methods.secret_rows`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from deskbridge.custom import connect, secrets
 from deskbridge.custom.authorization import InheritConfig, certificate_refs
 from deskbridge.custom.errors import validation_error
 from deskbridge.custom.integrations import service as integration_service
+from deskbridge.custom.methods import secret_rows
 from deskbridge.custom.methods.schemas import MethodIn
 from deskbridge.custom.models import CustomMethod
 from deskbridge.exceptions import ConflictError, NotFoundError
@@ -93,10 +95,11 @@ def _validate(
 
 def _store(row: CustomMethod, method: MethodIn, *, box: SecretBox) -> None:
     parts = secrets.split(method)
+    sealed = {**parts.secrets, **secret_rows.split(parts.view)}
     row.name = method.name
     row.definition = parts.view
     row.secret_fields = parts.secret_fields
-    row.secrets = secrets.seal_secrets(box, parts.secrets, purpose=_purpose(row.id))
+    row.secrets = secrets.seal_secrets(box, sealed, purpose=_purpose(row.id))
     row.certificate_ids = certificate_refs(method.authorization)
 
 
@@ -121,6 +124,7 @@ def update(
     row = get(session, integration_id=integration_id, id=id)
     stored = secrets.open_secrets(box, row.secrets, purpose=_purpose(row.id))
     merged = secrets.keep_stored(data, stored_view=row.definition, secret_fields=row.secret_fields, secrets=stored)
+    merged = secret_rows.keep_stored(merged, secrets=stored)
     method = _validate(session, box=box, integration_id=integration_id, data=merged, desk_url=desk_url, method_id=id)
     _store(row, method, box=box)
     session.flush()
@@ -131,7 +135,8 @@ def load(session: Session, *, box: SecretBox, integration_id: int, id: int) -> M
     """Return the method's full definition (secrets in clear, registered for redaction)."""
     row = get(session, integration_id=integration_id, id=id)
     stored = secrets.open_secrets(box, row.secrets, purpose=_purpose(row.id))
-    return MethodIn.model_validate(secrets.materialize(row.definition, secret_fields=row.secret_fields, secrets=stored))
+    view = secret_rows.materialize(row.definition, secrets=stored)
+    return MethodIn.model_validate(secrets.materialize(view, secret_fields=row.secret_fields, secrets=stored))
 
 
 def delete(session: Session, *, integration_id: int, id: int) -> None:

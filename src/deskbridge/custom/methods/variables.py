@@ -65,6 +65,8 @@ class PlannedRequest:
     query: list[tuple[str, str]]
     headers: list[tuple[str, str]]
     content: bytes | None
+    secrets: tuple[str, ...] = ()
+    """The values of the rows marked ``secret``, variables replaced (to keep out of what is shown)."""
 
 
 def build_request(method: MethodIn, variables: dict[str, str]) -> PlannedRequest:
@@ -103,6 +105,8 @@ def build_request(method: MethodIn, variables: dict[str, str]) -> PlannedRequest
         headers.append(
             ("Content-Type", "application/xml" if isinstance(body, XmlBody) else "text/plain; charset=utf-8")
         )
+    rows = [*method.query, *method.headers, *(body.content if isinstance(body, FormBody) else [])]
+    secret_values = tuple(substitute(r.value, variables, _Missing(), "secret") for r in rows if r.secret and r.value)
     if missing.where:
         raise ValidationError(
             [
@@ -115,7 +119,7 @@ def build_request(method: MethodIn, variables: dict[str, str]) -> PlannedRequest
             raise ValidationError.single("variables", msg=f"the value of header {name} would hold a line break")
     if any(h.lower() == "content-type" for h, _v in headers[: len(method.headers)]):
         headers = _own_content_type(headers, len(method.headers))
-    return PlannedRequest(method.verb, path, query, headers, content)
+    return PlannedRequest(method.verb, path, query, headers, content, secret_values)
 
 
 def _own_content_type(headers: list[tuple[str, str]], given: int) -> list[tuple[str, str]]:

@@ -4,7 +4,8 @@
 characters from the unreserved set with its ``S256`` challenge (never ``plain``: RFC 7636 §4.2, RFC 9700 §2.1.1).
 The caller keeps the request until the user comes back; :class:`PendingAuthorizations` does that in memory, giving
 each ``state`` back once only and forgetting it after ``ttl`` seconds, so a replayed or forged redirect is refused
-before any token request is sent.
+before any token request is sent. (One process only: the desk keeps its flows in the database instead, see
+:mod:`deskbridge.custom.oauth_states`, so that any of its workers can complete them.)
 """
 
 from __future__ import annotations

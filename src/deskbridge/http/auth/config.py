@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from deskbridge.http.auth.jwt_assertion import JwtAlgorithm, JwtDelivery
 from deskbridge.http.auth.oauth2 import ClientAuthMethod, Grant, TokenRequestFormat
@@ -34,6 +34,17 @@ __all__ = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+TokenExpiryMinutes = Annotated[
+    Annotated[float, Field(gt=0)] | None,
+    BeforeValidator(_blank_is_none),
+    Field(description='The lifetime of a token whose answer has no expires_in; blank (null or ""): never expires.'),
+]
 
 
 class ClientCertificateConfig(_Model):
@@ -94,7 +105,7 @@ class OAuth2Config(_Model):
     authorize_url: str | None = None
     redirect_uri: str | None = None
     token_request: TokenRequestFormat = "form"  # noqa: S105 - not a secret
-    token_expiry_minutes: float | None = Field(default=None, gt=0)
+    token_expiry_minutes: TokenExpiryMinutes = None
     extra_params: dict[str, str] = Field(default_factory=dict)
     client_certificate: ClientCertificateConfig | None = None
 
@@ -123,7 +134,7 @@ class JwtAssertionConfig(_Model):
     client_id: str | None = None
     scope: str | None = None
     token_request: TokenRequestFormat = "form"  # noqa: S105 - not a secret
-    token_expiry_minutes: float | None = Field(default=None, gt=0)
+    token_expiry_minutes: TokenExpiryMinutes = None
 
 
 class SignBodyX509Config(_Model):
