@@ -5,6 +5,7 @@ made itself; deliveries are retried on transient errors and given up on at once 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,7 +23,8 @@ from deskbridge.security.secretbox import SecretBox
 from deskbridge.webhooks.enqueue import TICKET_CLOSED
 from deskbridge.webhooks.models import OutboxDelivery
 from deskbridge.webhooks.source import Delivery, Inbound, NotifyConfig, Outcome, StoredEvent, WebhookSource
-from tests.webhooks.harness import HookDesk, wait_for
+from tests.webhooks.conftest import SYNCRO
+from tests.webhooks.harness import FAST, HookDesk, start_hook_desk, wait_for
 
 NAME = "fake_hooks"
 
@@ -84,6 +86,15 @@ class FakeHooks(Integration):
 
     def transform(self, *, ctx: SyncContext, entity: str, batch: Sequence[SourceRecord]) -> list[Any]:
         return []
+
+
+@pytest.fixture(scope="module")
+def hook_desk(backend: str, database_url_factory: Any) -> Iterator[HookDesk]:
+    """The module's desk, its processor a thread: FakeHooks is registered in this process only."""
+    options = replace(FAST, processor_process=False)
+    for desk in start_hook_desk(database_url_factory(backend), backend, options=options):
+        desk.put_syncro(**SYNCRO, alerting={"enabled": True})
+        yield desk
 
 
 @pytest.fixture

@@ -176,4 +176,6 @@ def _rebuild(payload: Any) -> exceptions.DeskbridgeError:
 
 
 if __name__ == "__main__":  # the child: python -m deskbridge.port.writer <socket fd> <lifeline fd>
-    _serve(Connection(int(sys.argv[1])), int(sys.argv[2]))
+    from deskbridge.port import writer  # its real name, as the parent's pickles name its classes
+
+    writer._serve(Connection(int(sys.argv[1])), int(sys.argv[2]))

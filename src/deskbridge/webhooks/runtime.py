@@ -12,6 +12,7 @@ from deskbridge.webhooks.gate import GatedDesk, WriteGate
 from deskbridge.webhooks.ingest import Ingest
 from deskbridge.webhooks.processor import Processor
 from deskbridge.webhooks.sources import SourceCache
+from deskbridge.webhooks.worker import ProcessorProcess
 
 __all__ = ["WebhookOptions", "WebhookRuntime"]
 
@@ -34,6 +35,9 @@ class WebhookOptions:
             process (changes made by other processes take effect within this time).
         ack_timeout: Seconds a webhook request waits for its event to be stored before it answers 503.
         max_waiting: Events waiting to be stored at most; more are refused with 503 at once.
+        processor_process: Run the processor in a child process of the server (:mod:`.worker`), so applying
+            events never holds up acknowledging them; ``False`` runs it as a thread of the server (tests of
+            integrations registered in-process only; an in-memory SQLite database always does).
     """
 
     processing: Backoff = PROCESSING
@@ -47,6 +51,7 @@ class WebhookOptions:
     settings_ttl: float = 5.0
     ack_timeout: float = 10.0
     max_waiting: int = 20_000
+    processor_process: bool = True
 
 
 class WebhookRuntime:
@@ -61,17 +66,23 @@ class WebhookRuntime:
         self.sources = SourceCache(
             db, box=box, desk=lambda: GatedDesk(db, box=box, gate=gate), ttl=options.settings_ttl
         )
-        self.processor = Processor(
-            db,
-            self.sources,
-            gate=gate,
-            backoff=options.processing,
-            batch_size=options.batch_size,
-            poll=options.poll_seconds,
-            gather=options.gather_seconds,
-            gather_size=options.gather_size,
-            retention_days=options.retention_days,
-        )
+        in_memory = db.is_sqlite and (db.url.database or ":memory:") == ":memory:"
+        self.processor: Processor | ProcessorProcess
+        if options.processor_process and not in_memory:
+            url = db.url.render_as_string(hide_password=False)
+            self.processor = ProcessorProcess(url, key=box.export_key(), options=options)
+        else:
+            self.processor = Processor(
+                db,
+                self.sources,
+                gate=gate,
+                backoff=options.processing,
+                batch_size=options.batch_size,
+                poll=options.poll_seconds,
+                gather=options.gather_seconds,
+                gather_size=options.gather_size,
+                retention_days=options.retention_days,
+            )
         self.ingest = Ingest(
             db,
             gate=gate,
@@ -96,3 +107,4 @@ class WebhookRuntime:
         self.processor.stop()
         self.outbox.stop()
         self.sources.close()
+        self.gate.close()

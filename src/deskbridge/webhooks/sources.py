@@ -32,7 +32,7 @@ from deskbridge.security.redact import register_secret
 from deskbridge.security.secretbox import SecretBox
 from deskbridge.webhooks.source import NotifyConfig, WebhookSource
 
-__all__ = ["Loaded", "SourceCache", "settings_generation"]
+__all__ = ["Loaded", "SourceCache", "note_settings_changed", "settings_generation"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,13 @@ _generation_lock = threading.Lock()
 def settings_generation() -> int:
     """A number that grows each time a change to integration settings is committed in this process."""
     return _generation
+
+
+def note_settings_changed() -> None:
+    """Count a change to integration settings committed elsewhere (the server, for its processor's process)."""
+    global _generation
+    with _generation_lock:
+        _generation += 1
 
 
 @event.listens_for(IntegrationConfig, "after_insert")
