@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from deskbridge.exceptions import FieldError
-from deskbridge.http.auth.config import AuthConfig, BearerConfig
 from deskbridge.integrations.base import (
     Check,
     Draft,
@@ -45,6 +44,9 @@ from deskbridge.integrations.syncro.settings import (
 )
 from deskbridge.port.base import Desk
 from deskbridge.webhooks.source import WebhookSource
+
+if TYPE_CHECKING:
+    from deskbridge.http.auth.config import AuthConfig
 
 __all__ = ["Syncro", "customer_name"]
 
@@ -127,6 +129,8 @@ class Syncro(Integration):
     def custom_connection(self, *, settings: BaseModel) -> tuple[str, AuthConfig] | None:
         """SyncroMSP's REST API (``<url>/api/v1``) with the stored API key as a bearer token."""
         assert isinstance(settings, SyncroSettings)
+        from deskbridge.http.auth.config import BearerConfig  # custom integrations only: not at every start
+
         return f"{settings.url}/api/v1", BearerConfig(token=settings.api_key)
 
     def check_rows(self, *, desk: Desk, table: str, rows: Sequence[BaseModel]) -> list[FieldError]:
