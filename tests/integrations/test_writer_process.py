@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from deskbridge import migrate
 from deskbridge.db import Database
 from deskbridge.desk.organisations.models import Customer
+from tests.processes import alive
 
 _PARENT = textwrap.dedent(
     """
@@ -36,14 +37,6 @@ _PARENT = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in state  # an unreaped orphan is dead all the same
-
-
 def test_a_killed_integrator_takes_its_writer_child_with_it(tmp_path: Path) -> None:
     path = tmp_path / "desk.db"
     db = Database(make_url(f"sqlite:///{path}"))
@@ -55,13 +48,13 @@ def test_a_killed_integrator_takes_its_writer_child_with_it(tmp_path: Path) -> N
         assert proc.stdout is not None
         child = int(proc.stdout.readline())
         time.sleep(1.5)  # the child has the batch and waits for the lock
-        assert _alive(child)
+        assert alive(child)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while _alive(child) and time.monotonic() < deadline:
+        while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(child), "the writer child outlived the integrator"
+        assert not alive(child), "the writer child outlived the integrator"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -19,6 +19,7 @@ from deskbridge.db import Database
 from deskbridge.security.keys import generate_key, parse_key
 from deskbridge.webhooks.runtime import WebhookOptions
 from deskbridge.webhooks.worker import ProcessorProcess
+from tests.processes import alive
 from tests.webhooks.harness import HookDesk, wait_for
 from tests.webhooks.test_notify import alert_body, new_id, post
 
@@ -30,14 +31,6 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in state  # an unreaped orphan is dead all the same
 
 
 def test_events_are_processed_in_a_child_whose_log_lines_reach_the_server(hd: HookDesk) -> None:
@@ -57,7 +50,7 @@ def test_events_are_processed_in_a_child_whose_log_lines_reach_the_server(hd: Ho
         target.removeHandler(records)
         target.setLevel(level)
     assert mine[0].process != os.getpid()  # written by another process: the worker
-    assert _alive(mine[0].process)
+    assert alive(mine[0].process)
 
 
 def _sqlite(tmp_path: Path) -> str:
@@ -75,9 +68,9 @@ def test_stop_ends_the_child(tmp_path: Path) -> None:
     assert pid is not None
     worker.wake(3)  # nothing pending: a round that finds nothing
     time.sleep(1.0)
-    assert _alive(pid)  # started, and did not die of its start-up
+    assert alive(pid)  # started, and did not die of its start-up
     worker.stop()
-    assert not _alive(pid)
+    assert not alive(pid)
     assert worker.pid is None and worker.restarts == 0
 
 
@@ -91,10 +84,10 @@ def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
         os.kill(first, signal.SIGKILL)
         second = wait_for("a new child", lambda: worker.pid not in (None, first) and worker.pid, timeout=15)
         time.sleep(1.0)
-        assert _alive(second) and worker.restarts == 1
+        assert alive(second) and worker.restarts == 1
     finally:
         worker.stop()
-    assert not _alive(second)
+    assert not alive(second)
 
 
 _SERVER = textwrap.dedent(
@@ -118,10 +111,10 @@ def test_a_killed_server_takes_its_processor_with_it(tmp_path: Path) -> None:
         assert proc.stdout is not None
         child = int(proc.stdout.readline())
         time.sleep(1.0)  # the child is up and waiting
-        assert _alive(child)
+        assert alive(child)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        wait_for("the processor to exit", lambda: not _alive(child), timeout=15)
+        wait_for("the processor to exit", lambda: not alive(child), timeout=15)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, delete, func, or_, select, text, update
 
@@ -31,6 +31,9 @@ from deskbridge.webhooks.gate import WriteGate
 from deskbridge.webhooks.models import DeliveryStatus, EventStatus, InboxEvent, OutboxDelivery
 from deskbridge.webhooks.source import Outcome, StoredEvent
 from deskbridge.webhooks.sources import Loaded, SourceCache
+
+if TYPE_CHECKING:
+    from deskbridge.webhooks.runtime import WebhookOptions
 
 __all__ = ["Processor"]
 
@@ -98,6 +101,21 @@ class Processor:
         self._checked_at = 0.0
         self.processed = 0
         """Events processed so far (for benchmarks)."""
+
+    @classmethod
+    def with_options(cls, db: Database, sources: SourceCache, *, gate: WriteGate, options: WebhookOptions) -> Processor:
+        """A processor tuned by the server's webhook options."""
+        return cls(
+            db,
+            sources,
+            gate=gate,
+            backoff=options.processing,
+            batch_size=options.batch_size,
+            poll=options.poll_seconds,
+            gather=options.gather_seconds,
+            gather_size=options.gather_size,
+            retention_days=options.retention_days,
+        )
 
     def wake(self, count: int = 1) -> None:
         """Start a round soon: ``count`` new events were stored."""

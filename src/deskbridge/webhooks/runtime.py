@@ -72,17 +72,7 @@ class WebhookRuntime:
             url = db.url.render_as_string(hide_password=False)
             self.processor = ProcessorProcess(url, key=box.export_key(), options=options)
         else:
-            self.processor = Processor(
-                db,
-                self.sources,
-                gate=gate,
-                backoff=options.processing,
-                batch_size=options.batch_size,
-                poll=options.poll_seconds,
-                gather=options.gather_seconds,
-                gather_size=options.gather_size,
-                retention_days=options.retention_days,
-            )
+            self.processor = Processor.with_options(db, self.sources, gate=gate, options=options)
         self.ingest = Ingest(
             db,
             gate=gate,

@@ -237,17 +237,7 @@ def _serve(conn: Connection, wake: socket.socket) -> None:
     options = start.options
     gate = WriteGate(db)
     cache = sources.SourceCache(db, box=box, desk=lambda: GatedDesk(db, box=box, gate=gate), ttl=options.settings_ttl)
-    processor = Processor(
-        db,
-        cache,
-        gate=gate,
-        backoff=options.processing,
-        batch_size=options.batch_size,
-        poll=options.poll_seconds,
-        gather=options.gather_seconds,
-        gather_size=options.gather_size,
-        retention_days=options.retention_days,
-    )
+    processor = Processor.with_options(db, cache, gate=gate, options=options)
     reader = threading.Thread(
         target=_read_wakes, args=(wake, processor, start.generation), name="webhooks-worker-wakes", daemon=True
     )
