@@ -9,6 +9,7 @@ connection, the token endpoint's included.
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -135,19 +136,7 @@ def build_connection_client(
         resolve: The resolver of the default guard (tests pass a fake DNS).
         transport: Replaces the network transport (the guard's URL checks still apply).
     """
-    guard, verify, proxy = _parts(config, guard, resolve)
-    auth = build_auth(config.authorization, context or AuthContext(credential_key=credential_key))
-    return build_client(
-        base_url=config.base_url,
-        auth=auth,
-        timeout=config.timeout,
-        retry=retry,
-        verify=verify,
-        proxy=proxy,
-        transport=transport,
-        guard=guard,
-        redirects="same_origin",
-    )
+    return build_client(transport=transport, **_client_options(config, credential_key, context, retry, guard, resolve))
 
 
 def build_async_connection_client(
@@ -161,16 +150,27 @@ def build_async_connection_client(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """Return the async twin of :func:`build_connection_client` (same arguments)."""
+    options = _client_options(config, credential_key, context, retry, guard, resolve)
+    return build_async_client(transport=transport, **options)
+
+
+def _client_options(
+    config: ConnectionConfig,
+    credential_key: str | None,
+    context: AuthContext | None,
+    retry: RetryPolicy | None,
+    guard: OutboundGuard | None,
+    resolve: Resolver | None,
+) -> dict[str, Any]:
+    """What the sync and async connection clients are built from (all but the transport)."""
     guard, verify, proxy = _parts(config, guard, resolve)
-    auth = build_auth(config.authorization, context or AuthContext(credential_key=credential_key))
-    return build_async_client(
-        base_url=config.base_url,
-        auth=auth,
-        timeout=config.timeout,
-        retry=retry,
-        verify=verify,
-        proxy=proxy,
-        transport=transport,
-        guard=guard,
-        redirects="same_origin",
-    )
+    return {
+        "base_url": config.base_url,
+        "auth": build_auth(config.authorization, context or AuthContext(credential_key=credential_key)),
+        "timeout": config.timeout,
+        "retry": retry,
+        "verify": verify,
+        "proxy": proxy,
+        "guard": guard,
+        "redirects": "same_origin",
+    }
