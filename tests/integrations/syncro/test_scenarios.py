@@ -199,6 +199,8 @@ def _field_world(world: World) -> None:
         ("Location", "dropdown", ["Head Office", "Branch", "Remote"]),
         ("Notes", "textarea", []),
         ("Splashtop", "text", []),
+        ("Billing email", "text", []),
+        ("SNMP port", "text", []),
     ):
         r = api.post("/api/asset-fields", json={"name": name, "kind": kind, "options": options})
         assert r.status_code == 201, r.text
@@ -210,6 +212,9 @@ def _field_world(world: World) -> None:
         ("asset_field", "Notes", "custom", "Notes", "textarea", True),
         ("asset_field", "Splashtop", "custom", "Splashtop UUID", "text", False),
         ("custom_field", "OS", "core", "properties.kabuto_information.os.name", "text", False),
+        # Core paths outside what the import reads anyway: the listing decodes these keys too (whole).
+        ("asset_field", "Billing email", "core", "customer.email", "text", False),
+        ("asset_field", "SNMP port", "core", "device_info.snmp_config.port", "text", False),
     ]
     body = [
         dict(zip(("target_kind", "target", "source_kind", "source", "source_type", "only_when_empty"), r, strict=True))
@@ -248,6 +253,11 @@ def test_every_custom_field_kind_converts_and_only_when_empty_keeps_desk_values(
                 kinds_seen.add(f"{kind}:{type(value).__name__}")
                 assert fields.get(target) == expected, (target, value)
         assert linked[str(raw["id"])]["custom_fields"].get("OS") == props["kabuto_information"]["os"]["name"]
+    for raw in world.assets():
+        fields = linked[str(raw["id"])]["fields"]
+        assert fields.get("Billing email") == ((raw.get("customer") or {}).get("email") or None), raw["id"]
+        port = ((raw.get("device_info") or {}).get("snmp_config") or {}).get("port")
+        assert fields.get("SNMP port") == (None if port is None else str(port)), raw["id"]
     assert {k.split(":")[0] for k in kinds_seen} == {"date", "checkbox", "dropdown", "textarea"}
     # only_when_empty: a value typed in the desk stays, even when Syncro's changes.
     target = devices[0]

@@ -34,6 +34,7 @@ from deskbridge.http import (
 )
 from deskbridge.integrations.syncro.errors import PageTimeoutError, error_for
 from deskbridge.integrations.syncro.listing import Listing, Page
+from deskbridge.integrations.syncro.select import Selection
 
 __all__ = ["DEFAULT_BUDGET", "SYNCRO_RETRY", "SyncroClient", "normalise_url"]
 
@@ -206,32 +207,51 @@ class SyncroClient:
         who = next((str(me[k]) for k in ("user_name", "name", "email") if me.get(k)), "")
         return True, f"connected to {self.host}" + (f" as {who}" if who else "")
 
-    def iter_customers(self, *, include_disabled: bool = True) -> Listing:
+    def iter_customers(self, *, include_disabled: bool = True, select: Selection | None = None) -> Listing:
         """Return the customers, streamed page by page (``GET /customers``).
 
         Args:
             include_disabled: Include disabled customers (SyncroMSP leaves them out by default).
+            select: Only these keys of each customer (a :class:`Selection` of ``"customers"``); None for every key.
         """
-        return self.listing("/customers", "customers", params={"include_disabled": str(include_disabled).lower()})
+        return self.listing(
+            "/customers", "customers", params={"include_disabled": str(include_disabled).lower()}, select=select
+        )
 
-    def iter_assets(self) -> Listing:
-        """Return the assets of every customer, streamed page by page (``GET /customer_assets``)."""
-        return self.listing("/customer_assets", "assets")
+    def iter_assets(self, *, select: Selection | None = None) -> Listing:
+        """Return the assets of every customer, streamed page by page (``GET /customer_assets``).
 
-    def listing(self, path: str, key: str, *, params: Mapping[str, str] | None = None) -> Listing:
+        Args:
+            select: Only these keys of each asset (a :class:`Selection` of ``"assets"``); None for every key.
+        """
+        return self.listing("/customer_assets", "assets", select=select)
+
+    def listing(
+        self, path: str, key: str, *, params: Mapping[str, str] | None = None, select: Selection | None = None
+    ) -> Listing:
         """Return the records of any SyncroMSP list, streamed page by page.
 
         Args:
             path: The list's path under the API root, e.g. ``"/contacts"``.
             key: The body key holding the records, e.g. ``"contacts"``.
             params: Filters sent with every page.
+            select: Decode only these keys of each record (its ``key`` must be ``key``); None decodes everything.
         """
         what = f"GET {path}"
+        if select is not None and select.key != key:
+            raise ValueError(f"a selection of {select.key!r} cannot read the {key!r} list")
 
         def fetch(page: int, per_page: int, count: Callable[[int], None]) -> Page:
             query = {**(params or {}), "page": str(page), "per_page": str(per_page)}
             where = f"{what} page {page} ({per_page} a page)"
-            body = self._object(self._call("GET", path, params=query, what=where, count=count, paged=True), where)
+            response = self._call("GET", path, params=query, what=where, count=count, paged=True)
+            if select is not None and response is not None:
+                picked = select.decode(response.content)
+                if picked is not None:
+                    response.stream = httpx.ByteStream(b"")  # see _object
+                    self.pages += 1
+                    return Page(picked[0], picked[1] if isinstance(picked[1], dict) else None)
+            body = self._object(response, where)
             records = body.get(key)
             if not isinstance(records, list):
                 raise FatalSyncError(f"{where}: the answer has no {key!r} list (keys: {sorted(body)[:10]})")

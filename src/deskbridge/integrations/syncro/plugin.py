@@ -36,6 +36,7 @@ from deskbridge.integrations.common import asset_types
 from deskbridge.integrations.syncro import fields as fieldmap
 from deskbridge.integrations.syncro.alerting import SyncroAlerts
 from deskbridge.integrations.syncro.client import SYNCRO_RETRY, SyncroClient
+from deskbridge.integrations.syncro.select import Selection
 from deskbridge.integrations.syncro.settings import (
     CORE_ASSET_TARGETS,
     CustomerMapping,
@@ -65,9 +66,17 @@ def customer_name(raw: Mapping[str, Any]) -> str:
     return person or f"SyncroMSP customer {raw.get('id')}"
 
 
+_NAME_KEYS = ("id", "business_name", "firstname", "lastname")
+_ADDRESS_KEYS = ("address", "address_2", "city", "state", "zip")
+_CUSTOMER_KEYS = Selection("customers", (*_NAME_KEYS, "disabled", *_ADDRESS_KEYS))
+"""What the import reads of a customer (:func:`customer_name`, ``disabled``, :func:`_address`)."""
+_ASSET_KEYS = ("id", "name", "customer_id", "asset_type", "asset_serial", "properties")
+"""What the import reads of an asset, besides the core paths of the field mappings and its customer's name."""
+
+
 def _address(raw: Mapping[str, Any]) -> str | None:
-    street = ", ".join(str(raw.get(k) or "").strip() for k in ("address", "address_2") if raw.get(k))
-    town = " ".join(str(raw.get(k) or "").strip() for k in ("city", "state", "zip") if raw.get(k))
+    street = ", ".join(str(raw.get(k) or "").strip() for k in _ADDRESS_KEYS[:2] if raw.get(k))
+    town = " ".join(str(raw.get(k) or "").strip() for k in _ADDRESS_KEYS[2:] if raw.get(k))
     text = ", ".join(p for p in (street, town) if p)
     return text or None
 
@@ -180,7 +189,10 @@ class Syncro(Integration):
     def extract(self, *, ctx: SyncContext, entity: str) -> Iterator[SourceRecord]:
         """Stream every customer (disabled ones included) or every asset, page by page."""
         client = _client(ctx)
-        listing = client.iter_customers(include_disabled=True) if entity == "customers" else client.iter_assets()
+        if entity == "customers":
+            listing = client.iter_customers(include_disabled=True, select=_CUSTOMER_KEYS)
+        else:
+            listing = client.iter_assets(select=_asset_selection(ctx))
         for raw in listing:
             yield SourceRecord(str(raw["id"]), raw)
         if not listing.complete:
@@ -234,6 +246,16 @@ def _customers(ctx: SyncContext, batch: Sequence[SourceRecord]) -> list[Draft | 
 
 
 # --------------------------------------------------------------------------------------------------- assets
+
+
+def _asset_selection(ctx: SyncContext) -> Selection:
+    """What to decode of each asset: the keys read here, the heads of the mappings' core paths, the customer's name.
+
+    Read from the stored tables only (no desk call): :meth:`Syncro.extract` runs in the read-ahead thread.
+    """
+    rows = [r for r in ctx.tables.get(FIELD_MAPPINGS, ()) if isinstance(r, FieldMapping) and r.source_kind == "core"]
+    heads = [r.source.split(".", 1)[0] for r in rows]
+    return Selection("assets", (*_ASSET_KEYS, *heads), nested={"customer": _NAME_KEYS})
 
 
 @dataclass(slots=True, frozen=True)
