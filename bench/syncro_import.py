@@ -750,7 +750,8 @@ def run_integrator(
         cmd += ["integrator", "AUTO", str(config)]
     elif profile == "py-spy":
         out = desk.workdir / f"integrator-{label}.folded"
-        cmd = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "250"]
+        cmd = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "100"]
+        cmd += ["--subprocesses", "--threads"]  # the writer child too; stacks rooted at their process and thread
         cmd += ["-o", str(out), "--", sys.executable, "-m", "deskbridge", "integrator", "AUTO"]
         cmd += [str(config)]
     proc = _timed_subprocess(
@@ -1168,6 +1169,7 @@ def print_folded(path: Path, *, top: int = 30) -> None:
     """Summarise py-spy's collapsed stacks: the ``top`` functions by inclusive and by own samples."""
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
+    roots: dict[str, int] = {}
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -1176,10 +1178,15 @@ def print_folded(path: Path, *, top: int = 30) -> None:
         n = int(count)
         total += n
         frames = stack.split(";")
+        root = ";".join(f for f in frames[:2] if f.startswith(("process ", "thread ")))
+        roots[root] = roots.get(root, 0) + n
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + n
         own[frames[-1]] = own.get(frames[-1], 0) + n
     print(f"\n--- {path}: {total:,} samples")
+    print("samples by process and thread (at 100 a second: seconds busy = samples / 100):")
+    for root, n in sorted(roots.items(), key=lambda kv: -kv[1]):
+        print(f"  {n:7,}  {100 * n / max(total, 1):5.1f}%  {root[:150]}")
     for title, table in (("inclusive", inclusive), ("own", own)):
         print(f"top {top} by {title} samples:")
         for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:

@@ -177,7 +177,18 @@ class PlainJSON(TypeDecorator[Any]):
         return process
 
 
-def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
+BULK_PRAGMAS = ("PRAGMA wal_autocheckpoint=10000", "PRAGMA cache_size=-16384")
+"""SQLite settings of a connection that writes many rows in a row (the integrator's writer).
+
+A checkpoint copies the write-ahead log into the database and syncs it; SQLite starts one whenever a commit leaves
+more than ``wal_autocheckpoint`` pages in the log (1,000 by default, 4 MB). A bulk import commits every batch, and
+most of its pages are the same index pages written again and again, so checkpointing every 10,000 pages (40 MB of
+log) copies each of them far fewer times. A 16 MB page cache (2 MB by default) keeps those indexes in memory between
+batches. Together they halve the time of inserting 100,000 assets in batches of 1,000 on the benchmark's machine.
+"""
+
+
+def _sqlite_engine(url: URL, *, immediate: bool, pragmas: tuple[str, ...] = ()) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -189,6 +200,8 @@ def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        for pragma in pragmas:
+            cur.execute(pragma)
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -201,12 +214,17 @@ def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
 class Database:
     """The engines and session factories for one database URL."""
 
-    def __init__(self, url: URL) -> None:
-        """Open engines for ``url`` (nothing connects until first use)."""
+    def __init__(self, url: URL, *, bulk: bool = False) -> None:
+        """Open engines for ``url`` (nothing connects until first use).
+
+        Args:
+            url: The database.
+            bulk: The writes are long runs of batches (see :data:`BULK_PRAGMAS`; SQLite only).
+        """
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
         if self.is_sqlite:
-            self.engine = _sqlite_engine(url, immediate=True)
+            self.engine = _sqlite_engine(url, immediate=True, pragmas=BULK_PRAGMAS if bulk else ())
             self._read_engine = _sqlite_engine(url, immediate=False)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

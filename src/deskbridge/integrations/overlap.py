@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["AHEAD", "Behind", "ahead"]
+__all__ = ["AHEAD", "Behind", "Waits", "ahead"]
 
 T = TypeVar("T")
 
@@ -26,15 +28,26 @@ _DONE = object()
 _JOIN_SECONDS = 60.0  # a request in flight ends within the client's timeouts
 
 
-def ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
+@dataclass(slots=True)
+class Waits:
+    """Where an :func:`ahead` spent its waiting, which tells the slower of its two sides."""
+
+    reader: float = 0.0
+    """Seconds the reader waited for the consumer to take a batch (the consumer was the slower side)."""
+    consumer: float = 0.0
+    """Seconds the consumer waited for a batch (the reader was the slower side)."""
+
+
+def ahead(batches: Iterator[list[Any]], waits: Waits | None = None) -> Iterator[list[Any]]:
     """Read ``batches`` in a thread of their own, up to :data:`AHEAD` batches ahead of the consumer.
 
     The reader starts on the next batch only once the consumer has taken the last one, so at most ``AHEAD + 1``
     batches are alive: the consumer's and those read or being read ahead (a bounded queue alone would allow one more,
     held by a reader blocked on the full queue). An error of the source is raised in the consumer where the batch
     would have come. When the consumer stops early (an error of its own, a lost lease) the reader is told to stop,
-    and closes the source in its thread.
+    and closes the source in its thread. ``waits``, when given, adds up the time each side waited for the other.
     """
+    waits = waits if waits is not None else Waits()
     slots: queue.SimpleQueue[Any] = queue.SimpleQueue()  # bounded by ``tokens``
     tokens = threading.Semaphore(AHEAD)
     stop = threading.Event()
@@ -43,9 +56,11 @@ def ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
         try:
             source = iter(batches)
             while True:
+                started = time.perf_counter()
                 while not tokens.acquire(timeout=0.1):
                     if stop.is_set():
                         return
+                waits.reader += time.perf_counter() - started
                 if stop.is_set():
                     return
                 batch = next(source, _DONE)
@@ -65,7 +80,9 @@ def ahead(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
     reader.start()
     try:
         while True:
+            started = time.perf_counter()
             item = slots.get()
+            waits.consumer += time.perf_counter() - started
             if item is _DONE:
                 return
             if isinstance(item, BaseException):
@@ -93,13 +110,19 @@ class Behind(Generic[T]):
         self._items: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._cancelled = False
+        self.waited = 0.0
+        """Seconds :meth:`submit` spent waiting for room: the worker was the slower side."""
+        self.idle = 0.0
+        """Seconds the worker spent waiting for an item: the submitter was the slower side."""
         context = contextvars.copy_context()  # the worker's log lines carry the caller's context (run id...)
         self._thread = threading.Thread(target=context.run, args=(self._run,), name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while True:
+            started = time.perf_counter()
             item = self._items.get()
+            self.idle += time.perf_counter() - started
             try:
                 if item is _DONE:
                     return
@@ -119,7 +142,9 @@ class Behind(Generic[T]):
     def submit(self, item: T) -> None:
         """Queue ``item`` (waiting while the queue is full); raise the error of an earlier item, if any."""
         self._raise()
+        started = time.perf_counter()
         self._items.put(item)
+        self.waited += time.perf_counter() - started
 
     def flush(self) -> None:
         """Wait until every submitted item has been worked on; raise the first error, if any."""

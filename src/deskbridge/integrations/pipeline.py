@@ -31,7 +31,7 @@ import orjson
 
 from deskbridge.exceptions import ConflictError, InputError, LeaseLostError, ValidationError
 from deskbridge.integrations.base import Draft, Integration, MatchRules, RecordFailure, SyncContext
-from deskbridge.integrations.overlap import Behind, ahead
+from deskbridge.integrations.overlap import Behind, Waits, ahead
 from deskbridge.port.base import Change, Counts, Desk, RunTicket
 
 __all__ = ["PlannedChange", "fingerprint", "sync_entity"]
@@ -100,6 +100,15 @@ def sync_entity(
         raise
     if step.writer is not None:
         step.writer.close()
+    # Which of reading, planning and writing held the others up: the side the others waited for sets the pace.
+    logger.info(
+        "pipeline.waits planner_waited_for_reader=%.1fs reader_waited_for_planner=%.1fs "
+        "planner_waited_for_writer=%.1fs writer_waited_for_planner=%.1fs",
+        step.waits.consumer,
+        step.waits.reader,
+        step.writer.waited if step.writer is not None else 0.0,
+        step.writer.idle if step.writer is not None else 0.0,
+    )
     return counts
 
 
@@ -115,7 +124,7 @@ def _batches(
     counts = step.counts
     batches = _batched(plugin.extract(ctx=ctx, entity=entity), ctx.batch_size)
     if plugin.extract_ahead:
-        batches = ahead(batches)
+        batches = ahead(batches, step.waits)
     for batch in batches:
         drafts: list[Draft] = []
         for result in plugin.transform(ctx=ctx, entity=entity, batch=batch):
@@ -151,6 +160,8 @@ class _Step:
     """Records matched (by mapping or matching field) earlier in this run: their links may not be written yet."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Guards the counts, which the writer's thread updates too."""
+    waits: Waits = field(default_factory=Waits)
+    """How long the planner and the read-ahead waited for each other."""
 
     @property
     def desk(self) -> Desk:

@@ -41,6 +41,11 @@ class Change:
     A change with empty ``data`` writes no record, only this fingerprint on the link of its (linked) record.
     """
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Batches of these cross to the DB-mode writer process: pickled as a plain tuple, not through the slotted
+        # dataclass's __getstate__, which lists the fields for every object (a tenth of the writing's time).
+        return (Change, (self.data, self.external_id, self.record_id, self.fingerprint))
+
 
 @dataclass(slots=True, frozen=True)
 class Applied:
@@ -49,6 +54,9 @@ class Applied:
     record_id: int
     created: bool
     external_id: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Applied, (self.record_id, self.created, self.external_id))  # see Change.__reduce__
 
 
 @dataclass(slots=True, frozen=True)

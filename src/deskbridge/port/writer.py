@@ -12,19 +12,10 @@ service code against the same database, so behaviour and guarantees are unchange
 Errors cross as their class name, message and field errors, and are raised again in the parent as the same class
 of the one error tree.
 
-The child is a plain ``python -m deskbridge.port.writer`` started with :mod:`subprocess`, not a
-:mod:`multiprocessing` process: ``spawn`` would re-import the integrator's ``__main__`` (the whole CLI) in the child
-and start multiprocessing's resource-tracker process too, some 40 MB of memory for nothing. Messages are pickled
-over a socket pair with :class:`multiprocessing.connection.Connection`; the database URL (it may hold a password)
-is the first message, never an argument or an environment variable, which other users could read.
-
-The child never outlives the integrator: it holds the read end of a "lifeline" pipe whose write end only the
-parent has, and a watchdog thread exits the child the moment that pipe reads end-of-file, which the kernel makes
-happen when the parent dies in any way, SIGKILL included. Without it a killed integrator's child would go on
-committing the batch it holds (and then find the socket closed), writing after its run was declared dead.
-``PR_SET_PDEATHSIG`` is not used because it follows the *thread* that started the child, and the child is
-started by whichever thread writes first. The child ignores Ctrl-C (SIGINT reaches the whole terminal's process
-group): the parent decides when to stop and closes the child after the batch in hand.
+The child is a plain ``python -m deskbridge.port.writer`` (see :mod:`deskbridge.child`: the database URL, which may
+hold a password, is its first message; it ignores Ctrl-C and dies with the parent, SIGKILL included). Without the
+latter a killed integrator's child would go on committing the batch it holds, writing after its run was declared
+dead. The parent closes the child after the batch in hand.
 """
 
 from __future__ import annotations
@@ -32,16 +23,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from typing import Any
 
-from deskbridge import exceptions
+from deskbridge import child, exceptions
 from deskbridge.port.base import Applied, Change, RunTicket
 
 __all__ = ["WriterProcess"]
@@ -56,22 +44,9 @@ class WriterProcess:
 
     def __init__(self, url: str) -> None:
         """Start the child (a fresh interpreter: it shares no thread, lock or connection with this process)."""
-        ours, theirs = socket.socketpair()
-        lifeline, self._lifeline = os.pipe()  # never written: its write end closes when this process ends
-        try:
-            self._process = subprocess.Popen(  # noqa: S603 - this interpreter and our own module: no outside input
-                [sys.executable, "-m", "deskbridge.port.writer", str(theirs.fileno()), str(lifeline)],
-                pass_fds=(theirs.fileno(), lifeline),
-                stdin=subprocess.DEVNULL,
-            )
-        except OSError as exc:
-            ours.close()
-            os.close(self._lifeline)
-            raise exceptions.FatalSyncError(f"could not start the database writer process ({exc})") from None
-        finally:
-            theirs.close()
-            os.close(lifeline)
-        self._conn = Connection(ours.detach())
+        self._process, self._conn, self._lifeline = child.spawn(
+            "deskbridge.port.writer", what="the database writer process"
+        )
         self._lock = threading.Lock()
         self._conn.send(url)  # the child's first message
 
@@ -96,7 +71,7 @@ class WriterProcess:
                 raise exceptions.FatalSyncError(f"the database writer process stopped ({exc or 'no answer'})") from None
         if kind == "ok":
             return list(payload)
-        raise _rebuild(payload)
+        raise child.rebuild_error(payload, what="the database writer")
 
     def close(self) -> None:
         """Stop the child and wait for it."""
@@ -113,18 +88,9 @@ class WriterProcess:
             os.close(self._lifeline)
 
 
-def _watch(lifeline: int) -> None:
-    """Exit this child at once when the parent is gone (its end of ``lifeline`` closed), mid-transaction or not."""
-    with contextlib.suppress(OSError):
-        while os.read(lifeline, 1):
-            pass
-    os._exit(1)  # an open transaction is rolled back by the database; nothing half-written can remain
-
-
 def _serve(conn: Connection, lifeline: int) -> None:
     """The child: apply each batch received until told to stop (``None``) or the parent goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch, args=(lifeline,), name="deskbridge-writer-lifeline", daemon=True).start()
+    child.hold_lifeline(lifeline, name="deskbridge-writer")
 
     from sqlalchemy.engine import make_url
 
@@ -137,7 +103,7 @@ def _serve(conn: Connection, lifeline: int) -> None:
         url = conn.recv()
     except EOFError:
         return
-    db = Database(make_url(url))
+    db = Database(make_url(url), bulk=True)
     try:
         while True:
             try:
@@ -153,26 +119,10 @@ def _serve(conn: Connection, lifeline: int) -> None:
                     out = sync_service.apply(session, res, integration=integration, changes=changes, run=run)
                 conn.send(("ok", out))
             except Exception as exc:  # noqa: BLE001 - every error goes back to the parent, which raises it
-                conn.send(("error", _describe(exc)))
+                conn.send(("error", child.describe_error(exc)))
     finally:
         db.dispose()
         conn.close()
-
-
-def _describe(exc: Exception) -> tuple[str, str, list[tuple[tuple[str | int, ...], str]]]:
-    errors = [(e.loc, e.msg) for e in exc.errors] if isinstance(exc, exceptions.ValidationError) else []
-    name = type(exc).__name__ if isinstance(exc, exceptions.DeskbridgeError) else ""
-    return name, str(exc) if name else f"{type(exc).__name__}: {exc}", errors
-
-
-def _rebuild(payload: Any) -> exceptions.DeskbridgeError:
-    name, message, errors = payload
-    if name == "ValidationError":
-        return exceptions.ValidationError([exceptions.FieldError(tuple(loc), msg) for loc, msg in errors])
-    cls = getattr(exceptions, name, None) if name else None
-    if isinstance(cls, type) and issubclass(cls, exceptions.DeskbridgeError):
-        return cls(message)
-    return exceptions.FatalSyncError(f"the database writer failed: {message}")
 
 
 if __name__ == "__main__":  # the child: python -m deskbridge.port.writer <socket fd> <lifeline fd>

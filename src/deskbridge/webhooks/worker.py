@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
 import signal
 import socket
 import struct
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from deskbridge import child
 from deskbridge.webhooks.sources import note_settings_changed, settings_generation
 
 if TYPE_CHECKING:
@@ -158,10 +158,7 @@ class ProcessorProcess:
                 record = conn.recv()
             except (EOFError, OSError):
                 break
-            if isinstance(record, logging.LogRecord):
-                target = logging.getLogger(record.name)
-                if target.isEnabledFor(record.levelno):
-                    target.handle(record)
+            child.relay_log(record)
         if self._stopping.is_set():
             return
         try:
@@ -191,25 +188,6 @@ class ProcessorProcess:
 # ------------------------------------------------------------------------------------------------------ the child
 
 
-class _SendLogs(logging.Handler):
-    """Sends each record, made picklable, to the parent."""
-
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(logging.DEBUG)
-        self._conn = conn
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            record.msg = record.getMessage()
-            record.args = None
-            if record.exc_info:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-                record.exc_info = None
-            self._conn.send(record)  # emit runs under the handler's lock: one record at a time
-        except (OSError, pickle.PicklingError, ValueError):  # the parent is gone, or an odd record: drop it
-            pass
-
-
 def _serve(conn: Connection, wake: socket.socket) -> None:
     """The child: run a processor until told to stop or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -218,7 +196,7 @@ def _serve(conn: Connection, wake: socket.socket) -> None:
     except EOFError:
         return
     assert isinstance(start, _Start)
-    handler = _SendLogs(conn)
+    handler = child.SendLogs(conn)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
