@@ -122,9 +122,12 @@ def _batches(
 ) -> None:
     """Transform, match and plan every batch of the source; the writer applies them behind."""
     counts = step.counts
-    batches = _batched(plugin.extract(ctx=ctx, entity=entity), ctx.batch_size)
-    if plugin.extract_ahead:
-        batches = ahead(batches, step.waits)
+    if ctx.reader is not None and ctx.reader.can_read(plugin):
+        batches = ahead(ctx.reader.batches(plugin, ctx, entity), step.waits)  # read in another process
+    else:
+        batches = _batched(plugin.extract(ctx=ctx, entity=entity), ctx.batch_size)
+        if plugin.extract_ahead:
+            batches = ahead(batches, step.waits)
     for batch in batches:
         drafts: list[Draft] = []
         for result in plugin.transform(ctx=ctx, entity=entity, batch=batch):

@@ -28,6 +28,7 @@ from deskbridge.exceptions import (
 from deskbridge.integrations import registry
 from deskbridge.integrations.base import Integration, build_context
 from deskbridge.integrations.pipeline import PlannedChange, sync_entity
+from deskbridge.integrations.reader import ReaderProcess
 from deskbridge.integrator.config import IntegratorConfig
 from deskbridge.integrator.connect import open_desk
 from deskbridge.integrator.logs import log_context
@@ -124,25 +125,33 @@ def run_config(
     ``full_compare`` compares every record with the desk, even those whose fingerprint says they did not change.
     """
     results: list[EntityResult] = []
-    for conn in config.connections():
-        desk = desk_factory(conn, config=config)
-        try:
-            logger.info("instance.start instance=%s mode=%s", conn.name, conn.mode)
-            for job in plan_jobs(desk, config, instance=conn.name, integration=integration, entity=entity):
-                results.append(
-                    run_entity(
-                        desk,
-                        job,
-                        lease_seconds=config.lease_seconds,
-                        batch_size=config.batch_size,
-                        instance=conn.name,
-                        preview=preview,
-                        progress=progress,
-                        full_compare=full_compare,
+    reader = ReaderProcess()
+    try:
+        for conn in config.connections():
+            desk = desk_factory(conn, config=config)
+            try:
+                logger.info("instance.start instance=%s mode=%s", conn.name, conn.mode)
+                jobs = plan_jobs(desk, config, instance=conn.name, integration=integration, entity=entity)
+                if any(j.plugin is not None and j.skip is None and reader.can_read(j.plugin) for j in jobs):
+                    reader.start()  # its start-up overlaps with the first run's
+                for job in jobs:
+                    results.append(
+                        run_entity(
+                            desk,
+                            job,
+                            lease_seconds=config.lease_seconds,
+                            batch_size=config.batch_size,
+                            instance=conn.name,
+                            preview=preview,
+                            progress=progress,
+                            full_compare=full_compare,
+                            reader=reader,
+                        )
                     )
-                )
-        finally:
-            desk.close()
+            finally:
+                desk.close()
+    finally:
+        reader.close()
     return results
 
 
@@ -157,10 +166,12 @@ def run_entity(
     progress: Progress | None = None,
     origin: Literal["integrator", "server"] = "integrator",
     full_compare: bool = False,
+    reader: ReaderProcess | None = None,
 ) -> EntityResult:
     """Run one entity under its lease and record the outcome in the desk.
 
-    The desk's "import now" runs through here too (``origin="server"``), so both take the same lease.
+    The desk's "import now" runs through here too (``origin="server"``), so both take the same lease. ``reader``
+    is the process the source may be read in (see :mod:`deskbridge.integrations.reader`).
     """
     result = EntityResult(instance, job.integration, job.entity, "skipped")
     if job.fail is not None or job.skip is not None:
@@ -197,6 +208,7 @@ def run_entity(
             progress=progress,
             origin=origin,
             full_compare=full_compare,
+            reader=reader,
         )
         result.seconds = time.monotonic() - started
         c = result.counts
@@ -227,6 +239,7 @@ def _execute(
     progress: Progress | None,
     origin: Literal["integrator", "server"],
     full_compare: bool,
+    reader: ReaderProcess | None,
 ) -> None:
     assert job.plugin is not None and job.state is not None
     status: Literal["succeeded", "failed"] = "failed"
@@ -242,6 +255,7 @@ def _execute(
                 origin=origin,
                 full_compare=full_compare,
             )
+            ctx.reader = reader
             on_change = result.preview.append if preview else None
             on_progress = (lambda counts: progress(job, counts)) if progress is not None else None
             try:
