@@ -105,3 +105,55 @@ def test_odd_pages_give_the_same_errors_with_a_selection() -> None:
 def test_a_selection_of_another_list_is_refused() -> None:
     with _client(lambda r: httpx.Response(200, json={})) as c, pytest.raises(ValueError, match="'customers'"):
         c.iter_assets(select=Selection("customers", ("name",)))
+
+
+def _reads(*rows: tuple[str, str]) -> Any:
+    from deskbridge.integrations.base import SyncContext
+    from deskbridge.integrations.syncro.plugin import FIELD_MAPPINGS, _AssetReads
+    from deskbridge.integrations.syncro.settings import FieldMapping
+
+    mappings = [
+        FieldMapping(target_kind="asset_field", target=f"T{i}", source_kind=kind, source=source)
+        for i, (kind, source) in enumerate(rows)
+    ]
+    return _AssetReads.of(SyncContext(desk=None, settings=None, tables={FIELD_MAPPINGS: mappings}))  # type: ignore[arg-type]
+
+
+PROPERTIES = {
+    "Warranty Expires": "2027-01-02",
+    "managed": "1",
+    "Other": "x",
+    "kabuto_information": {"os": {"name": "Windows 11", "build": "22631"}, "cpu": [{"name": "i7"}], "ram": 16},
+}
+
+
+def test_prune_keeps_only_the_properties_the_mappings_read() -> None:
+    reads = _reads(
+        ("custom", "warranty expires"),
+        ("custom", "Managed"),
+        ("core", "properties.kabuto_information.os.name"),
+        ("core", "properties.kabuto_information.cpu.0.name"),
+        ("core", "asset_serial"),
+    )
+    raw = {"id": 1, "properties": dict(PROPERTIES)}
+    assert reads.prune(raw)["properties"] == {
+        "Warranty Expires": "2027-01-02",
+        "managed": "1",
+        "kabuto_information": {"os": {"name": "Windows 11"}, "cpu": [{"name": "i7"}]},
+    }
+    from deskbridge.integrations.syncro import fields
+
+    for path in ("properties.kabuto_information.os.name", "properties.kabuto_information.cpu.0.name"):
+        assert fields.read_path(raw, path) == fields.read_path({"properties": PROPERTIES}, path)
+
+
+def test_prune_keeps_everything_under_a_path_read_whole_and_leaves_odd_properties() -> None:
+    whole = _reads(("core", "properties.kabuto_information"), ("core", "properties.kabuto_information.os.name"))
+    assert whole.prune({"properties": dict(PROPERTIES)})["properties"] == {
+        "kabuto_information": PROPERTIES["kabuto_information"]
+    }
+    everything = _reads(("core", "properties"))
+    assert everything.prune({"properties": dict(PROPERTIES)})["properties"] == PROPERTIES
+    assert _reads().prune({"properties": None}) == {"properties": None}
+    assert _reads().prune({"properties": dict(PROPERTIES)})["properties"] == {}
+    assert _reads(("custom", "Missing")).prune({"id": 2}) == {"id": 2}

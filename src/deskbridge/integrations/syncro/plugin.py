@@ -191,10 +191,13 @@ class Syncro(Integration):
         client = _client(ctx)
         if entity == "customers":
             listing = client.iter_customers(include_disabled=True, select=_CUSTOMER_KEYS)
+            for raw in listing:
+                yield SourceRecord(str(raw["id"]), raw)
         else:
-            listing = client.iter_assets(select=_asset_selection(ctx))
-        for raw in listing:
-            yield SourceRecord(str(raw["id"]), raw)
+            reads = _AssetReads.of(ctx)
+            listing = client.iter_assets(select=reads.selection)
+            for raw in listing:
+                yield SourceRecord(str(raw["id"]), reads.prune(raw))
         if not listing.complete:
             ctx.complete = False
 
@@ -248,14 +251,55 @@ def _customers(ctx: SyncContext, batch: Sequence[SourceRecord]) -> list[Draft | 
 # --------------------------------------------------------------------------------------------------- assets
 
 
-def _asset_selection(ctx: SyncContext) -> Selection:
-    """What to decode of each asset: the keys read here, the heads of the mappings' core paths, the customer's name.
+@dataclass(slots=True, frozen=True)
+class _AssetReads:
+    """What the transform reads of an asset, so that the rest is neither decoded nor carried.
 
-    Read from the stored tables only (no desk call): :meth:`Syncro.extract` runs in the read-ahead thread.
+    Built from the stored tables only (no desk call): :meth:`Syncro.extract` runs in the read-ahead thread or the
+    integrator's reader process. :attr:`selection` decodes the keys read here, the heads of the mappings' core paths
+    and the customer's name; :meth:`prune` then keeps of ``properties`` (custom fields and, on RMM assets, the large
+    ``kabuto_information``) only what the field mappings read: the custom fields by name, ignoring case as
+    :func:`fieldmap.read_custom` does, and the core paths under it.
     """
-    rows = [r for r in ctx.tables.get(FIELD_MAPPINGS, ()) if isinstance(r, FieldMapping) and r.source_kind == "core"]
-    heads = [r.source.split(".", 1)[0] for r in rows]
-    return Selection("assets", (*_ASSET_KEYS, *heads), nested={"customer": _NAME_KEYS})
+
+    selection: Selection
+    custom: frozenset[str]
+    """Folded names of the custom fields the mappings read."""
+    paths: tuple[tuple[str, ...], ...]
+    """Core paths under ``properties`` the mappings read (without ``properties``); ``()`` among them: all of it."""
+
+    @classmethod
+    def of(cls, ctx: SyncContext) -> _AssetReads:
+        rows = [r for r in ctx.tables.get(FIELD_MAPPINGS, ()) if isinstance(r, FieldMapping)]
+        core = [tuple(r.source.split(".")) for r in rows if r.source_kind == "core"]
+        return cls(
+            selection=Selection("assets", (*_ASSET_KEYS, *(p[0] for p in core)), nested={"customer": _NAME_KEYS}),
+            custom=frozenset(r.source.strip().lower() for r in rows if r.source_kind == "custom"),
+            paths=tuple(p[1:] for p in core if p[0] == "properties"),
+        )
+
+    def prune(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """``raw`` with only what the mappings read of its ``properties`` (changed in place)."""
+        properties = raw.get("properties")
+        if type(properties) is not dict or () in self.paths:
+            return raw
+        kept = {k: v for k, v in properties.items() if k.strip().lower() in self.custom} if self.custom else {}
+        for path in self.paths:
+            _keep(kept, properties, path)
+        raw["properties"] = kept
+        return raw
+
+
+def _keep(kept: dict[str, Any], source: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Copy into ``kept`` what :func:`fieldmap.read_parts` reads of ``source`` at ``path`` (lists whole)."""
+    head, rest = path[0], path[1:]
+    if head not in source:
+        return
+    value = source[head]
+    if not rest or type(value) is not dict:
+        kept[head] = value
+    elif kept.get(head) is not value:  # not already kept whole
+        _keep(kept.setdefault(head, {}), value, rest)
 
 
 @dataclass(slots=True, frozen=True)
