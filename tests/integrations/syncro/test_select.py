@@ -107,14 +107,20 @@ def test_a_selection_of_another_list_is_refused() -> None:
         c.iter_assets(select=Selection("customers", ("name",)))
 
 
-def _reads(*rows: tuple[str, str]) -> Any:
+def _reads(*rows: tuple[str, str] | tuple[str, str, str]) -> Any:
     from deskbridge.integrations.base import SyncContext
     from deskbridge.integrations.syncro.plugin import FIELD_MAPPINGS, _AssetReads
     from deskbridge.integrations.syncro.settings import FieldMapping
 
     mappings = [
-        FieldMapping(target_kind="asset_field", target=f"T{i}", source_kind=kind, source=source)
-        for i, (kind, source) in enumerate(rows)
+        FieldMapping(
+            target_kind="asset_field",
+            target=f"T{i}",
+            source_kind=row[0],
+            source=row[1],
+            source_type=row[2] if len(row) > 2 else "text",
+        )
+        for i, row in enumerate(rows)
     ]
     return _AssetReads.of(SyncContext(desk=None, settings=None, tables={FIELD_MAPPINGS: mappings}))  # type: ignore[arg-type]
 
@@ -157,3 +163,13 @@ def test_prune_keeps_everything_under_a_path_read_whole_and_leaves_odd_propertie
     assert _reads().prune({"properties": None}) == {"properties": None}
     assert _reads().prune({"properties": dict(PROPERTIES)})["properties"] == {}
     assert _reads(("custom", "Missing")).prune({"id": 2}) == {"id": 2}
+
+
+def test_dropdown_answer_ids_become_labels_and_other_values_stay() -> None:
+    reads = _reads(("custom", "location", "dropdown"), ("custom", "Managed", "checkbox"))
+    answers = {"location": {"44701": "Head Office", "44702": "Branch"}, "managed": {"1": "not a dropdown"}}
+    props = {"Location": " 44702 ", "Managed": "1", "Other": "x"}
+    assert reads.prune({"properties": props}, answers)["properties"] == {"Location": "Branch", "Managed": "1"}
+    label = {"Location": "Remote", "Managed": True}
+    assert reads.prune({"properties": label}, answers)["properties"] == {"Location": "Remote", "Managed": True}
+    assert reads.dropdowns == frozenset({"location"})

@@ -195,9 +195,10 @@ class Syncro(Integration):
                 yield SourceRecord(str(raw["id"]), raw)
         else:
             reads = _AssetReads.of(ctx)
+            answers = reads.answers(client)
             listing = client.iter_assets(select=reads.selection)
             for raw in listing:
-                yield SourceRecord(str(raw["id"]), reads.prune(raw))
+                yield SourceRecord(str(raw["id"]), reads.prune(raw, answers))
         if not listing.complete:
             ctx.complete = False
 
@@ -267,6 +268,8 @@ class _AssetReads:
     """Folded names of the custom fields the mappings read."""
     paths: tuple[tuple[str, ...], ...]
     """Core paths under ``properties`` the mappings read (without ``properties``); ``()`` among them: all of it."""
+    dropdowns: frozenset[str] = frozenset()
+    """Folded names of the custom fields read as dropdowns: their answer ids are replaced by the answers' labels."""
 
     @classmethod
     def of(cls, ctx: SyncContext) -> _AssetReads:
@@ -276,18 +279,49 @@ class _AssetReads:
             selection=Selection("assets", (*_ASSET_KEYS, *(p[0] for p in core)), nested={"customer": _NAME_KEYS}),
             custom=frozenset(r.source.strip().lower() for r in rows if r.source_kind == "custom"),
             paths=tuple(p[1:] for p in core if p[0] == "properties"),
+            dropdowns=frozenset(
+                r.source.strip().lower() for r in rows if r.source_kind == "custom" and r.source_type == "dropdown"
+            ),
         )
 
-    def prune(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """``raw`` with only what the mappings read of its ``properties`` (changed in place)."""
+    def prune(self, raw: dict[str, Any], answers: fieldmap.Answers | None = None) -> dict[str, Any]:
+        """``raw`` with only what the mappings read of its ``properties``, dropdown answers as labels (in place)."""
         properties = raw.get("properties")
-        if type(properties) is not dict or () in self.paths:
+        if type(properties) is not dict:
             return raw
-        kept = {k: v for k, v in properties.items() if k.strip().lower() in self.custom} if self.custom else {}
-        for path in self.paths:
-            _keep(kept, properties, path)
+        if () in self.paths:
+            kept = properties
+        else:
+            kept = {k: v for k, v in properties.items() if k.strip().lower() in self.custom} if self.custom else {}
+            for path in self.paths:
+                _keep(kept, properties, path)
+        if answers:
+            for key, value in kept.items():
+                folded = key.strip().lower()
+                labels = answers.get(folded) if folded in self.dropdowns else None
+                if labels and not isinstance(value, bool) and str(value).strip() in labels:
+                    kept[key] = labels[str(value).strip()]
         raw["properties"] = kept
         return raw
+
+    def answers(self, client: SyncroClient) -> fieldmap.Answers:
+        """SyncroMSP's dropdown answers (answer id → label) of the custom fields read as dropdowns, by folded name.
+
+        Asked for in :meth:`Syncro.extract`, so that every request of a run goes out from one process, under one
+        request budget, even when the integrator reads the source in a process of its own.
+        """
+        if not self.dropdowns:
+            return {}
+        assets = client.get_settings().get("assets") or {}
+        names = {
+            str(f.get("id")): str(f.get("name", "")).strip().lower() for f in assets.get("asset_type_fields") or []
+        }
+        answers: dict[str, dict[str, str]] = {}
+        for answer in assets.get("asset_type_field_answers") or []:
+            name = names.get(str(answer.get("asset_type_field_id")))
+            if name in self.dropdowns:
+                answers.setdefault(name, {})[str(answer.get("id"))] = str(answer.get("value", ""))
+        return answers
 
 
 def _keep(kept: dict[str, Any], source: dict[str, Any], path: tuple[str, ...]) -> None:
@@ -309,7 +343,6 @@ class _Rule:
     mapping: FieldMapping
     key: str
     target: fieldmap.Target | None
-    answers: Mapping[str, str] | None
     parts: tuple[str, ...]
     """The core path, split once."""
 
@@ -322,9 +355,9 @@ class _Rule:
 class _Assets:
     """Assets of one batch: sites, types and field values resolved with a few batch lookups.
 
-    What does not change during a run (the field mappings with their desk targets, SyncroMSP's dropdown answers,
-    each SyncroMSP customer's desk site, the asset types already found) is looked up once and kept in
-    ``ctx.cache``, so a batch only asks the desk about what it has not seen yet.
+    What does not change during a run (the field mappings with their desk targets, each SyncroMSP customer's desk
+    site, the asset types already found) is looked up once and kept in ``ctx.cache``, so a batch only asks the desk
+    about what it has not seen yet.
     """
 
     def __init__(self, ctx: SyncContext) -> None:
@@ -337,7 +370,7 @@ class _Assets:
         self.types: dict[str, Any] = ctx.cache.setdefault("types", {})
 
     def _rules(self) -> list[_Rule]:
-        """The field mappings with their desk targets and dropdown answers (looked up once a run)."""
+        """The field mappings with their desk targets (looked up once a run)."""
         cached = self.ctx.cache.get("rules")
         if isinstance(cached, list):
             return cached
@@ -349,32 +382,15 @@ class _Assets:
                 for key, recs in self.desk.find(resource, by="name", values=names).items():
                     rec = recs[0]
                     targets[f"{kind}:{key}"] = fieldmap.Target(str(rec["kind"]), tuple(rec.get("options") or ()))
-        answers = self._answers(field_mappings)
         rules = []
         for mapping in field_mappings:
             if mapping.target in CORE_ASSET_TARGETS and mapping.target_kind == "asset_field":
                 target: fieldmap.Target | None = fieldmap.Target("text")
             else:
                 target = targets.get(f"{mapping.target_kind}:{mapping.target.strip().lower()}")
-            answer = answers.get(mapping.source.strip().lower())
-            rules.append(_Rule(mapping, mapping.desk_key, target, answer, tuple(mapping.source.split("."))))
+            rules.append(_Rule(mapping, mapping.desk_key, target, tuple(mapping.source.split("."))))
         self.ctx.cache["rules"] = rules
         return rules
-
-    def _answers(self, field_mappings: Sequence[FieldMapping]) -> fieldmap.Answers:
-        """SyncroMSP's dropdown answers by custom field name, read when a mapping needs them."""
-        answers: dict[str, dict[str, str]] = {}
-        if any(m.source_type == "dropdown" and m.source_kind == "custom" for m in field_mappings):
-            body = _client(self.ctx).get_settings()
-            assets = body.get("assets") or {}
-            names = {
-                str(f.get("id")): str(f.get("name", "")).strip().lower() for f in assets.get("asset_type_fields") or []
-            }
-            for answer in assets.get("asset_type_field_answers") or []:
-                field_name = names.get(str(answer.get("asset_type_field_id")))
-                if field_name:
-                    answers.setdefault(field_name, {})[str(answer.get("id"))] = str(answer.get("value", ""))
-        return answers
 
     def _types(self, batch: Sequence[SourceRecord]) -> dict[str, Any]:
         """Asset type ids by lower-cased name, asking the desk only about names this run has not met yet."""
@@ -449,9 +465,7 @@ class _Assets:
                 continue
             try:
                 value = rule.read(raw, properties)
-                converted = fieldmap.convert(
-                    value, source_type=mapping.source_type, target=rule.target, answers=rule.answers
-                )
+                converted = fieldmap.convert(value, source_type=mapping.source_type, target=rule.target)
             except fieldmap.FieldValueError as exc:
                 warnings.append(f"{mapping.target} (from {mapping.source}): {exc}")
                 continue
