@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
@@ -137,6 +138,35 @@ def test_stopping_early_ends_the_child(reader: ReaderProcess, sandbox: SyncroSan
     batches.close()
     assert not alive(pid) and reader.pid is None
     assert sum(len(b) for b in reader.batches(Syncro(), ctx, "customers")) == 30  # a new child
+
+
+def test_closing_while_a_listing_waits_on_a_slow_page_kills_the_child(reader: ReaderProcess) -> None:
+    with SyncroSandbox(customers=5, assets=5, seed=5, api_key=CANARY, latency_ms=6_000) as slow:
+        ctx = _ctx(SyncroSettings(url=slow.url, api_key=CANARY))
+        batches = reader.batches(Syncro(), ctx, "customers")
+        outcome: list[BaseException] = []
+
+        def consume() -> None:
+            try:
+                next(batches)
+            except BaseException as exc:  # noqa: BLE001 - kept for the assertion
+                outcome.append(exc)
+
+        thread = threading.Thread(target=consume)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while reader.pid is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = reader.pid
+        assert pid is not None
+        time.sleep(0.5)  # the child is waiting for the first page
+        started = time.monotonic()
+        reader.close()
+        thread.join(timeout=10)
+        assert time.monotonic() - started < 4  # not the 6 s the page takes
+        assert not thread.is_alive() and not alive(pid)
+        assert len(outcome) == 1 and isinstance(outcome[0], FatalSyncError), outcome
+        batches.close()
 
 
 def test_classes_that_cannot_be_imported_by_name_keep_the_thread() -> None:

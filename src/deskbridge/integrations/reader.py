@@ -42,6 +42,7 @@ __all__ = ["ReaderProcess"]
 logger = logging.getLogger(__name__)
 
 _JOIN_SECONDS = 10.0
+_CLOSE_WAIT = 1.0  # seconds close() waits for a listing in hand to let go
 _WHAT = "the source reader process"
 
 
@@ -166,12 +167,23 @@ class ReaderProcess:
                 process.wait(timeout=_JOIN_SECONDS)
 
     def close(self) -> None:
-        """Stop the child and wait for it."""
-        with self._lock:
+        """Stop the child and wait for it.
+
+        A listing still in hand (its consumer gone, its thread waiting for a page that takes its retries) is not
+        waited for: the child is killed, and that thread gets a FatalSyncError instead of its batch.
+        """
+        if not self._lock.acquire(timeout=_CLOSE_WAIT):
+            process = self._process
+            if process is not None:
+                process.kill()
+            return
+        try:
             if self._conn is not None:
                 with contextlib.suppress(OSError, ValueError):
                     self._conn.send(None)
             self._kill()
+        finally:
+            self._lock.release()
 
 
 # ------------------------------------------------------------------------------------------------------ the child
