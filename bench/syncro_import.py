@@ -754,9 +754,17 @@ def run_integrator(
         cmd += ["--subprocesses", "--threads"]  # the writer child too; stacks rooted at their process and thread
         cmd += ["-o", str(out), "--", sys.executable, "-m", "deskbridge", "integrator", "AUTO"]
         cmd += [str(config)]
+    spy_server = None
+    if profile == "py-spy" and server is not None:  # API mode: the desk server's side too (server-<label>.folded)
+        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "100"]
+        spy += ["--threads", "-o", str(desk.workdir / f"server-{label}.folded"), "--pid", str(server.proc.pid)]
+        spy_server = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc = _timed_subprocess(
         cmd, cwd=desk.workdir, env=_integrator_env(desk), log_path=desk.workdir / f"integrator-{label}.log"
     )
+    if spy_server is not None:
+        spy_server.send_signal(signal.SIGINT)  # py-spy writes its profile when interrupted
+        spy_server.wait(timeout=60)
     requests = sandbox.log.count() - requests0
     server_cpu = None
     if server is not None and server_cpu0 is not None:
@@ -1157,7 +1165,7 @@ def print_profiles(workdir: Path, top: int = 20) -> None:
     for path in sorted(workdir.glob("*/integrator-*.prof")):
         print(f"\n--- {path} (top {top} by cumulative time)")
         pstats.Stats(str(path), stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)
-    for path in sorted(workdir.glob("*/integrator-*.folded")):
+    for path in sorted([*workdir.glob("*/integrator-*.folded"), *workdir.glob("*/server-*.folded")]):
         print_folded(path, top=top)
     for path in sorted(workdir.glob("*/integrator-*.memray")):
         print(f"\n--- {path} (memory held at the peak, by where it was allocated)")
