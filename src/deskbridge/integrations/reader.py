@@ -13,10 +13,15 @@ cannot be imported so, such as one defined in a function, keeps the thread), the
 without the desk (its validated settings, secrets included, and its tables). One child serves every listing of an
 integrator invocation in turn, so customers then assets cost one start-up, begun before the first run. Its log
 records are handled by the parent's loggers, in the thread that reads the batches, so they carry the run's context;
-its errors
-are raised in the parent as the same class of the error tree, where the batch would have come; a listing that was
-not complete is reported, so nothing is deactivated after it. If the pipeline stops early, the child is killed
-(it may be in the middle of a page and its retries) and a new one is started for the next listing.
+its errors are raised in the parent as the same class of the error tree, where the batch would have come; a listing
+that was not complete is reported, so nothing is deactivated after it. If the pipeline stops early, the child is
+killed (it may be in the middle of a page and its retries) and a new one is started for the next listing.
+
+Like the DB-mode writer (:mod:`deskbridge.port.writer`), this is a deliberate change to the house plan's
+one-process integrator: the plugin contract and the pipeline are unchanged, outbound HTTP still goes through
+:mod:`deskbridge.http` (in the child), and only the cores used differ. Every request of a listing, and so its request
+budget, lives in the child, which is why the SyncroMSP plugin asks its other questions (dropdown answers) in its
+extract too.
 """
 
 from __future__ import annotations
