@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -30,7 +27,7 @@ from deskbridge.integrations.syncro.plugin import Syncro
 from deskbridge.integrations.syncro.settings import SyncroSettings
 from deskbridge.integrator.logs import log_context
 from deskbridge.sandbox.syncro import SyncroSandbox
-from tests.processes import alive
+from tests.processes import alive, parent_and_child, sigkill_and_check_child_ends
 
 CANARY = "T-reader-canary-5c1f0e9b77"
 
@@ -192,20 +189,5 @@ _PARENT = textwrap.dedent(
 
 
 def test_a_killed_integrator_takes_its_reader_child_with_it() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        child = int(proc.stdout.readline())
-        assert alive(child)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while alive(child) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not alive(child), "the reader child outlived the integrator"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with parent_and_child(_PARENT) as (proc, child):
+        sigkill_and_check_child_ends(proc, child, what="the reader child")

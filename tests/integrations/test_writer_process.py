@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -16,7 +13,7 @@ from sqlalchemy.engine import make_url
 from deskbridge import migrate
 from deskbridge.db import Database
 from deskbridge.desk.organisations.models import Customer
-from tests.processes import alive
+from tests.processes import parent_and_child, sigkill_and_check_child_ends
 
 _PARENT = textwrap.dedent(
     """
@@ -43,23 +40,11 @@ def test_a_killed_integrator_takes_its_writer_child_with_it(tmp_path: Path) -> N
     migrate.upgrade(db)
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the child's write waits on this lock (busy timeout 30 s)
-    proc = subprocess.Popen([sys.executable, "-c", _PARENT, f"sqlite:///{path}"], stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        child = int(proc.stdout.readline())
-        time.sleep(1.5)  # the child has the batch and waits for the lock
-        assert alive(child)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while alive(child) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not alive(child), "the writer child outlived the integrator"
+        with parent_and_child(_PARENT, f"sqlite:///{path}") as (proc, child):
+            time.sleep(1.5)  # the child has the batch and waits for the lock
+            sigkill_and_check_child_ends(proc, child, what="the writer child")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        if proc.stdout is not None:
-            proc.stdout.close()
         blocker.execute("ROLLBACK")
         blocker.close()
     time.sleep(0.5)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -19,7 +17,7 @@ from deskbridge.db import Database
 from deskbridge.security.keys import generate_key, parse_key
 from deskbridge.webhooks.runtime import WebhookOptions
 from deskbridge.webhooks.worker import ProcessorProcess
-from tests.processes import alive
+from tests.processes import alive, parent_and_child, sigkill_and_check_child_ends
 from tests.webhooks.harness import HookDesk, wait_for
 from tests.webhooks.test_notify import alert_body, new_id, post
 
@@ -106,17 +104,6 @@ _SERVER = textwrap.dedent(
 
 
 def test_a_killed_server_takes_its_processor_with_it(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, _sqlite(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        child = int(proc.stdout.readline())
+    with parent_and_child(_SERVER, _sqlite(tmp_path)) as (proc, child):
         time.sleep(1.0)  # the child is up and waiting
-        assert alive(child)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        wait_for("the processor to exit", lambda: not alive(child), timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        sigkill_and_check_child_ends(proc, child, what="the processor")
